@@ -1,0 +1,105 @@
+# Freakinbeats: build, run, test and benchmark.
+#
+#   make run     install what is missing, build, serve in the foreground
+#   make test    install what is missing, build, run every test
+#   make bench   build a 100k-listing shop and measure every route
+#
+# Kore itself is built from Debian's shipped sources with our patches
+# (src/kore/kore.mk).  Our module and the CLI share the Kore-free core.
+
+CC	?= cc
+BUILD	:= build
+WARN	:= -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wshadow -Wpointer-arith -Wcast-qual -Wsign-compare
+CFLAGS_BASE := -std=c99 -D_GNU_SOURCE -O2 -g $(WARN) -Isrc
+LIBS	:= -lsqlite3 -lcrypto -lm -lpthread
+SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
+	   -fno-omit-frame-pointer
+
+DEB_DEPS := gcc make libsqlite3-dev libjansson-dev liblua5.4-dev \
+	    libssl-dev openssl python3 curl wrk
+
+include src/kore/kore.mk
+
+# The Kore-free core, shared by the module, the CLI and the unit tests.
+CORE_SRC := src/err.c src/buf.c src/log.c src/timeutil.c src/env.c \
+	    src/config.c src/params.c src/db.c src/db_migrate.c \
+	    src/listing.c src/listing_page.c src/tls.c
+# Files that run inside Kore.
+KORE_SIDE := src/app.c src/ctx.c src/reply.c src/cache.c src/metrics.c \
+	     src/stream.c src/api.c
+HEADERS := $(wildcard src/*.h)
+
+MODULE	:= $(BUILD)/freakinbeats.so
+CLI	:= $(BUILD)/freakinbeats
+CORE_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/core/%.o)
+MOD_OBJ	:= $(CORE_SRC:src/%.c=$(BUILD)/mod/%.o) \
+	   $(KORE_SIDE:src/%.c=$(BUILD)/mod/%.o)
+ASAN_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/asan/%.o)
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_ASAN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/asan_%)
+TOOLS	:= $(BUILD)/tests/gen_listings
+
+.PHONY: all run test bench deps clean check-style
+
+all: $(KORE_BIN) $(MODULE) $(CLI)
+
+run: deps all
+	@mkdir -p conf/cert
+	exec $(KORE_BIN) -f -n -r -c kore.conf
+
+test: deps all $(UNIT_BIN) $(UNIT_ASAN) $(TOOLS)
+	@tests/run.sh
+
+bench: deps all $(TOOLS)
+	@tests/bench/run.sh
+
+deps:
+	@missing=""; for p in $(DEB_DEPS) $(KORE_DEB_DEPS); do \
+		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q \
+		    $$missing; \
+	fi
+
+$(MODULE): $(MOD_OBJ)
+	$(CC) -shared -o $@ $(MOD_OBJ) $(LIBS)
+
+$(BUILD)/mod/%.o: src/%.c $(HEADERS) $(KORE_BIN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(KORE_CFLAGS) -DFB_KORE_MODULE -fPIC -c -o $@ $<
+
+$(CLI): src/cli.c $(CORE_OBJ)
+	$(CC) $(CFLAGS_BASE) -o $@ src/cli.c $(CORE_OBJ) $(LIBS)
+
+$(BUILD)/core/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -c -o $@ $<
+
+$(BUILD)/asan/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(SAN) -c -o $@ $<
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/test.h $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -Itests/unit -o $@ $< $(CORE_OBJ) $(LIBS)
+
+$(BUILD)/tests/asan_test_%: tests/unit/test_%.c tests/unit/test.h $(ASAN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(SAN) -Itests/unit -o $@ $< $(ASAN_OBJ) $(LIBS)
+
+$(BUILD)/tests/gen_listings: tests/bench/gen_listings.c $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -o $@ $< $(CORE_OBJ) $(LIBS)
+
+check-style:
+	@tests/check_style.sh
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,231 @@
+/*
+ * The SQLite connection: one per worker, per task thread and per CLI run.
+ *
+ * Opened after the fork, never shared.  WAL lets readers go on while a
+ * writer holds its transaction; the busy timeout covers the short moments
+ * when they meet.  fb_db_refresh() is the cheap per-request check that
+ * tells a worker another connection committed, so caches and ETags move.
+ * Start-up problems (missing folder, read-only file) get a message that
+ * names DATABASE_URL and the path.
+ */
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "app.h"
+
+#define DB_BUSY_TIMEOUT_MS	5000
+
+static int	db_check_path(const char *, struct fb_err *);
+static int	db_pragmas(struct fb_db *, struct fb_err *);
+
+int
+fb_db_open(struct fb_db *db, const char *path, struct fb_err *err)
+{
+	int	flags;
+
+	memset(db, 0, sizeof(*db));
+	if (db_check_path(path, err) != FB_OK)
+		return (FB_ERR);
+	flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE;
+	if (sqlite3_open_v2(path, &db->h, flags, NULL) != SQLITE_OK) {
+		fb_err_set(err, "DATABASE_URL: cannot open '%s': %s", path,
+		    db->h ? sqlite3_errmsg(db->h) : "out of memory");
+		fb_db_close(db);
+		return (FB_ERR);
+	}
+	sqlite3_busy_timeout(db->h, DB_BUSY_TIMEOUT_MS);
+	if (db_pragmas(db, err) != FB_OK) {
+		fb_db_close(db);
+		return (FB_ERR);
+	}
+	db->pragma_version = -1;
+	return (FB_OK);
+}
+
+/*
+ * Borrowed: the cached statement for id, prepared from sql on first use
+ * and finalized by fb_db_close().  The caller resets it after use.
+ */
+sqlite3_stmt *
+fb_db_stmt(struct fb_db *db, enum fb_stmt_id id, const char *sql,
+    struct fb_err *err)
+{
+	if (db->cache[id] == NULL)
+		db->cache[id] = fb_db_prepare(db, sql, err);
+	return (db->cache[id]);
+}
+
+void
+fb_db_close(struct fb_db *db)
+{
+	int	i;
+
+	for (i = 0; i < FB_ST_MAX; i++)
+		sqlite3_finalize(db->cache[i]);
+	fb_order_cleanup(&db->order[0]);
+	fb_order_cleanup(&db->order[1]);
+	sqlite3_finalize(db->st_version);
+	sqlite3_finalize(db->st_data_version);
+	if (db->h != NULL)
+		sqlite3_close_v2(db->h);
+	memset(db, 0, sizeof(*db));
+}
+
+int
+fb_db_exec(struct fb_db *db, const char *sql, struct fb_err *err)
+{
+	char	*msg = NULL;
+
+	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		fb_err_set(err, "sqlite: %s", msg ? msg :
+		    sqlite3_errmsg(db->h));
+		sqlite3_free(msg);
+		return (FB_ERR);
+	}
+	return (FB_OK);
+}
+
+/* New: the caller finalizes the statement. */
+sqlite3_stmt *
+fb_db_prepare(struct fb_db *db, const char *sql, struct fb_err *err)
+{
+	sqlite3_stmt	*st = NULL;
+
+	if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT,
+	    &st, NULL) != SQLITE_OK) {
+		fb_err_set(err, "sqlite: %s", sqlite3_errmsg(db->h));
+		return (NULL);
+	}
+	return (st);
+}
+
+/*
+ * Returns the stored data version, re-read only when another connection
+ * committed since the last call (PRAGMA data_version moved).
+ */
+int
+fb_db_refresh(struct fb_db *db)
+{
+	int64_t	pv;
+
+	if (sqlite3_step(db->st_data_version) != SQLITE_ROW) {
+		sqlite3_reset(db->st_data_version);
+		return (FB_ERR);
+	}
+	pv = sqlite3_column_int64(db->st_data_version, 0);
+	sqlite3_reset(db->st_data_version);
+	if (pv == db->pragma_version)
+		return (FB_OK);
+	if (sqlite3_step(db->st_version) != SQLITE_ROW) {
+		sqlite3_reset(db->st_version);
+		return (FB_ERR);
+	}
+	db->version = sqlite3_column_int64(db->st_version, 0);
+	sqlite3_reset(db->st_version);
+	db->pragma_version = pv;
+	return (FB_OK);
+}
+
+int
+fb_db_begin(struct fb_db *db, struct fb_err *err)
+{
+	return (fb_db_exec(db, "BEGIN IMMEDIATE", err));
+}
+
+int
+fb_db_commit(struct fb_db *db, struct fb_err *err)
+{
+	return (fb_db_exec(db, "COMMIT", err));
+}
+
+void
+fb_db_rollback(struct fb_db *db)
+{
+	if (!sqlite3_get_autocommit(db->h))
+		(void)sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Prepares the version statements; needs the schema, so call it after
+ * fb_db_migrate() on a new database. */
+int
+fb_db_prepare_version(struct fb_db *db, struct fb_err *err)
+{
+	db->st_data_version = fb_db_prepare(db, "PRAGMA data_version", err);
+	if (db->st_data_version == NULL)
+		return (FB_ERR);
+	db->st_version = fb_db_prepare(db,
+	    "SELECT value FROM meta WHERE key = 'data_version'", err);
+	if (db->st_version == NULL)
+		return (FB_ERR);
+	return (fb_db_refresh(db) == FB_OK ? FB_OK : FB_ERR);
+}
+
+static int
+db_check_path(const char *path, struct fb_err *err)
+{
+	char		 copy[512], *dir;
+	struct stat	 st;
+
+	if (strcmp(path, ":memory:") == 0)
+		return (FB_OK);
+	(void)snprintf(copy, sizeof(copy), "%s", path);
+	dir = dirname(copy);
+	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		fb_err_set(err, "DATABASE_URL: folder '%s' does not exist",
+		    dir);
+		return (FB_ERR);
+	}
+	if (stat(path, &st) == 0 && (access(path, R_OK | W_OK) == -1 ||
+	    (st.st_mode & 0222) == 0)) {
+		fb_err_set(err, "DATABASE_URL: '%s' is read-only (mode %04o)",
+		    path, (unsigned)(st.st_mode & 07777));
+		return (FB_ERR);
+	}
+	if (access(dir, W_OK | X_OK) == -1) {
+		fb_err_set(err, "DATABASE_URL: folder '%s' is not writable "
+		    "(SQLite keeps its -wal and -shm files there)", dir);
+		return (FB_ERR);
+	}
+	return (FB_OK);
+}
+
+static int
+db_pragmas(struct fb_db *db, struct fb_err *err)
+{
+	char	msg[sizeof(err->msg)];
+
+	if (fb_db_exec(db, "PRAGMA journal_mode = WAL", err) != FB_OK ||
+	    fb_db_exec(db, "PRAGMA synchronous = NORMAL", err) != FB_OK ||
+	    fb_db_exec(db, "PRAGMA foreign_keys = ON", err) != FB_OK ||
+	    fb_db_exec(db, "PRAGMA temp_store = MEMORY", err) != FB_OK ||
+	    fb_db_exec(db, "PRAGMA cache_size = -16000", err) != FB_OK) {
+		(void)snprintf(msg, sizeof(msg), "%s", err->msg);
+		fb_err_set(err, "DATABASE_URL: %s", msg);
+		return (FB_ERR);
+	}
+	return (FB_OK);
+}
+
+#if defined(FB_KORE_MODULE)
+#include <kore/kore.h>
+#include <kore/seccomp.h>
+
+/* What SQLite calls beyond Kore's base list (WAL, sync, file locks). */
+struct sock_filter	fb_db_seccomp[] = {
+	KORE_SYSCALL_ALLOW(pread64),
+	KORE_SYSCALL_ALLOW(pwrite64),
+	KORE_SYSCALL_ALLOW(fsync),
+	KORE_SYSCALL_ALLOW(fdatasync),
+	KORE_SYSCALL_ALLOW(ftruncate),
+	KORE_SYSCALL_ALLOW(fchown),
+	KORE_SYSCALL_ALLOW(fallocate),
+	KORE_SYSCALL_ALLOW(newfstatat),
+	KORE_SYSCALL_ALLOW(unlink),
+	KORE_SYSCALL_ALLOW(fcntl),
+};
+size_t	fb_db_seccomp_len = KORE_FILTER_LEN(fb_db_seccomp);
+#endif

@@ -1,0 +1,136 @@
+/*
+ * The schema, as numbered steps keyed by PRAGMA user_version.
+ *
+ * Step N brings a database from version N-1 to N inside one transaction,
+ * together with the user_version bump, so a failed step leaves the
+ * database exactly as it was.  Steps are append-only: never edit a step
+ * that has shipped; add a new one.  The parent runs the migration once,
+ * before the workers fork.
+ */
+#include <stdio.h>
+
+#include "app.h"
+
+/*
+ * Step 1: listings and the data version.
+ * Money columns (price_value, shipping_price) hold INTEGER hundredths so
+ * sums and comparisons are exact; listing.c renders them as decimals.
+ * posted_sort is derived from posted (which keeps Discogs' own text, with
+ * its time zone) so that "newest first" orders by the real instant.
+ * Every write to listings bumps meta.data_version: ETags and the response
+ * caches of every worker key on it.
+ */
+static const char	step1[] =
+	"CREATE TABLE listings ("
+	" listing_id INTEGER PRIMARY KEY,"
+	" status TEXT, condition TEXT, sleeve_condition TEXT,"
+	" posted TEXT,"
+	" posted_sort INTEGER GENERATED ALWAYS AS (unixepoch(posted)) STORED,"
+	" uri TEXT, resource_url TEXT,"
+	" price_value INTEGER, price_currency TEXT,"
+	" shipping_price INTEGER, shipping_currency TEXT,"
+	" weight REAL, format_quantity INTEGER, external_id TEXT,"
+	" location TEXT, comments TEXT,"
+	" release_id INTEGER, release_title TEXT, release_year INTEGER,"
+	" release_resource_url TEXT, release_uri TEXT,"
+	" artist_names TEXT, primary_artist TEXT,"
+	" label_names TEXT, primary_label TEXT,"
+	" format_names TEXT, primary_format TEXT,"
+	" genres TEXT, styles TEXT, country TEXT,"
+	" catalog_number TEXT, barcode TEXT,"
+	" master_id INTEGER, master_url TEXT,"
+	" image_uri TEXT, image_resource_url TEXT,"
+	" release_community_have INTEGER, release_community_want INTEGER,"
+	" export_timestamp TEXT,"
+	" created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
+	" is_active INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1)),"
+	" removed_at TEXT, sold_at TEXT,"
+	" custom_metadata TEXT CHECK (custom_metadata IS NULL OR"
+	"  json_valid(custom_metadata))"
+	");"
+	"CREATE INDEX idx_listings_release_id ON listings(release_id);"
+	"CREATE INDEX idx_listings_primary_artist ON listings(primary_artist);"
+	"CREATE INDEX idx_listings_is_active ON listings"
+	" (is_active, posted_sort DESC, listing_id DESC);"
+	"CREATE INDEX idx_listings_posted ON listings"
+	" (posted_sort DESC, listing_id DESC);"
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	"INSERT INTO meta (key, value) VALUES ('data_version', 1);"
+	"CREATE TRIGGER listings_ins AFTER INSERT ON listings BEGIN"
+	" UPDATE meta SET value = value + 1 WHERE key = 'data_version'; END;"
+	"CREATE TRIGGER listings_upd AFTER UPDATE ON listings BEGIN"
+	" UPDATE meta SET value = value + 1 WHERE key = 'data_version'; END;"
+	"CREATE TRIGGER listings_del AFTER DELETE ON listings BEGIN"
+	" UPDATE meta SET value = value + 1 WHERE key = 'data_version'; END;";
+
+static const char	*steps[] = {
+	step1,
+};
+
+#define N_STEPS		((int)(sizeof(steps) / sizeof(steps[0])))
+
+static int	migrate_version(struct fb_db *, int *, struct fb_err *);
+static int	migrate_step(struct fb_db *, int, struct fb_err *);
+
+int
+fb_db_schema_version(void)
+{
+	return (N_STEPS);
+}
+
+int
+fb_db_migrate(struct fb_db *db, struct fb_err *err)
+{
+	int	version;
+
+	if (migrate_version(db, &version, err) != FB_OK)
+		return (FB_ERR);
+	if (version > N_STEPS) {
+		fb_err_set(err, "DATABASE_URL: schema version %d is newer "
+		    "than this build knows (%d); upgrade freakinbeats",
+		    version, N_STEPS);
+		return (FB_ERR);
+	}
+	for (; version < N_STEPS; version++) {
+		if (migrate_step(db, version + 1, err) != FB_OK)
+			return (FB_ERR);
+	}
+	return (FB_OK);
+}
+
+static int
+migrate_version(struct fb_db *db, int *version, struct fb_err *err)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = fb_db_prepare(db, "PRAGMA user_version", err)) == NULL)
+		return (FB_ERR);
+	*version = sqlite3_step(st) == SQLITE_ROW ?
+	    sqlite3_column_int(st, 0) : -1;
+	sqlite3_finalize(st);
+	if (*version < 0) {
+		fb_err_set(err, "DATABASE_URL: %s", sqlite3_errmsg(db->h));
+		return (FB_ERR);
+	}
+	return (FB_OK);
+}
+
+static int
+migrate_step(struct fb_db *db, int to, struct fb_err *err)
+{
+	char	bump[64];
+
+	(void)snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", to);
+	if (fb_db_begin(db, err) != FB_OK)
+		return (FB_ERR);
+	if (fb_db_exec(db, steps[to - 1], err) != FB_OK ||
+	    fb_db_exec(db, bump, err) != FB_OK ||
+	    fb_db_commit(db, err) != FB_OK) {
+		fb_db_rollback(db);
+		fb_log(FB_LOG_ERROR, "schema step %d failed: %s", to,
+		    err->msg);
+		return (FB_ERR);
+	}
+	fb_log(FB_LOG_INFO, "database schema now at version %d", to);
+	return (FB_OK);
+}

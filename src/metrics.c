@@ -1,0 +1,142 @@
+/*
+ * Metrics in the Prometheus text format, summed over every worker.
+ *
+ * The counters live in one anonymous MAP_SHARED region made by the parent
+ * before the workers fork, and are bumped with atomic adds, so whichever
+ * worker answers /metrics sees the whole server.  Statuses are counted
+ * per route and code; latencies go into fixed histogram buckets.
+ */
+#include <sys/mman.h>
+
+#include "server.h"
+
+#define N_STATUS	16		/* distinct codes kept per route */
+#define N_BUCKETS	12
+
+struct route_stats {
+	uint64_t	status_code[N_STATUS];
+	uint64_t	status_count[N_STATUS];
+	uint64_t	bucket[N_BUCKETS];
+	uint64_t	count;
+	uint64_t	sum_us;
+};
+
+struct shared_metrics {
+	struct route_stats	routes[FB_R_MAX];
+};
+
+static struct shared_metrics	*shm;
+
+static const char	*route_names[FB_R_MAX] = {
+	"/healthz", "/metrics", "/api/data", "/api/data/{listing_id}",
+	"unknown",
+};
+
+static const uint64_t	bucket_us[N_BUCKETS] = {
+	250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000,
+	1000000, UINT64_MAX
+};
+
+static void	render_counts(struct fb_buf *, int);
+static void	render_histogram(struct fb_buf *, int);
+
+int
+fb_metrics_init(struct fb_err *err)
+{
+	shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shm == MAP_FAILED) {
+		shm = NULL;
+		fb_err_set(err, "metrics: mmap: %s", strerror(errno));
+		return (FB_ERR);
+	}
+	return (FB_OK);
+}
+
+void
+fb_metrics_record(enum fb_route route, int status, uint64_t us)
+{
+	struct route_stats	*r;
+	uint64_t		 code;
+	int			 i;
+
+	if (shm == NULL)
+		return;
+	r = &shm->routes[route];
+	for (i = 0; i < N_STATUS; i++) {
+		code = __atomic_load_n(&r->status_code[i], __ATOMIC_RELAXED);
+		if (code == 0 && __atomic_compare_exchange_n(
+		    &r->status_code[i], &code, (uint64_t)status, 0,
+		    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			code = (uint64_t)status;
+		if (code == (uint64_t)status) {
+			__atomic_add_fetch(&r->status_count[i], 1,
+			    __ATOMIC_RELAXED);
+			break;
+		}
+	}
+	for (i = 0; us > bucket_us[i]; i++)
+		;
+	__atomic_add_fetch(&r->bucket[i], 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&r->count, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&r->sum_us, us, __ATOMIC_RELAXED);
+}
+
+void
+fb_metrics_render(struct fb_buf *b, int64_t active)
+{
+	int	i;
+
+	fb_buf_appends(b,
+	    "# HELP fb_http_requests_total HTTP requests by route and "
+	    "status.\n# TYPE fb_http_requests_total counter\n");
+	for (i = 0; shm != NULL && i < FB_R_MAX; i++)
+		render_counts(b, i);
+	fb_buf_appends(b, "# HELP fb_http_request_duration_seconds "
+	    "Time from the handler's start to the answer.\n"
+	    "# TYPE fb_http_request_duration_seconds histogram\n");
+	for (i = 0; shm != NULL && i < FB_R_MAX; i++)
+		render_histogram(b, i);
+	fb_buf_appends(b,
+	    "# HELP fb_listings_active Listings currently for sale.\n"
+	    "# TYPE fb_listings_active gauge\n");
+	fb_buf_appendf(b, "fb_listings_active %lld\n", (long long)active);
+}
+
+static void
+render_counts(struct fb_buf *b, int route)
+{
+	struct route_stats	*r = &shm->routes[route];
+	int			 i;
+
+	for (i = 0; i < N_STATUS && r->status_code[i] != 0; i++)
+		fb_buf_appendf(b, "fb_http_requests_total{route=\"%s\","
+		    "status=\"%llu\"} %llu\n", route_names[route],
+		    (unsigned long long)r->status_code[i],
+		    (unsigned long long)r->status_count[i]);
+}
+
+static void
+render_histogram(struct fb_buf *b, int route)
+{
+	struct route_stats	*r = &shm->routes[route];
+	const char		*name = route_names[route];
+	uint64_t		 cum = 0;
+	int			 i;
+
+	for (i = 0; i < N_BUCKETS; i++) {
+		cum += r->bucket[i];
+		if (bucket_us[i] == UINT64_MAX)
+			fb_buf_appendf(b, "fb_http_request_duration_seconds_"
+			    "bucket{route=\"%s\",le=\"+Inf\"} %llu\n", name,
+			    (unsigned long long)cum);
+		else
+			fb_buf_appendf(b, "fb_http_request_duration_seconds_"
+			    "bucket{route=\"%s\",le=\"%g\"} %llu\n", name,
+			    bucket_us[i] / 1e6, (unsigned long long)cum);
+	}
+	fb_buf_appendf(b, "fb_http_request_duration_seconds_sum{route=\"%s\"}"
+	    " %g\nfb_http_request_duration_seconds_count{route=\"%s\"} "
+	    "%llu\n", name, r->sum_us / 1e6, name,
+	    (unsigned long long)r->count);
+}

@@ -1,0 +1,146 @@
+/*
+ * Replies: the only caller of http_response().
+ *
+ * Every answer goes out through fb_reply(), which adds the headers all
+ * responses share (content type, nosniff, HSTS on TLS only, the ETag of
+ * data routes) and records the request in the metrics.  Errors are always
+ * JSON objects with an "error" key.
+ */
+#include <stdio.h>
+
+#include "server.h"
+
+#define HSTS_VALUE	"max-age=31536000; includeSubDomains"
+
+static int	reply_is_tls(struct http_request *);
+static int	etag_matches(const char *, const char *);
+
+void
+fb_reply(struct fb_ctx *ctx, int status, const char *type, const void *d,
+    size_t len)
+{
+	struct http_request	*req = ctx->req;
+
+	http_response_header(req, "content-type", type);
+	http_response_header(req, "x-content-type-options", "nosniff");
+	if (reply_is_tls(req))
+		http_response_header(req, "strict-transport-security",
+		    HSTS_VALUE);
+	if (ctx->etag[0] != '\0' && status < 300)
+		http_response_header(req, "etag", ctx->etag);
+	http_response(req, status, d, len);
+	fb_metrics_record(ctx->route, status,
+	    fb_time_mono_us() - ctx->start_us);
+}
+
+void
+fb_reply_json(struct fb_ctx *ctx, int status, struct fb_buf *body)
+{
+	fb_reply(ctx, status, "application/json; charset=utf-8", body->data,
+	    body->len);
+}
+
+void
+fb_reply_error(struct fb_ctx *ctx, int status, const char *fmt, ...)
+{
+	struct fb_buf	body;
+	va_list		ap;
+	char		msg[512];
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fb_buf_init(&body, 128);
+	fb_buf_appendc(&body, '{');
+	fb_json_key(&body, "error");
+	fb_json_cstr(&body, msg);
+	fb_buf_appendc(&body, '}');
+	ctx->etag[0] = '\0';
+	fb_reply_json(ctx, status, &body);
+	fb_buf_cleanup(&body);
+}
+
+void
+fb_reply_header(struct fb_ctx *ctx, const char *name, const char *value)
+{
+	http_response_header(ctx->req, name, value);
+}
+
+/* Sends 304 and returns 1 when If-None-Match names the current ETag. */
+int
+fb_reply_not_modified(struct fb_ctx *ctx)
+{
+	const char	*inm;
+
+	if (!http_request_header(ctx->req, "if-none-match", &inm) ||
+	    !etag_matches(inm, ctx->etag))
+		return (0);
+	http_response_header(ctx->req, "etag", ctx->etag);
+	http_response(ctx->req, 304, NULL, 0);
+	fb_metrics_record(ctx->route, 304, fb_time_mono_us() - ctx->start_us);
+	return (1);
+}
+
+/* X-Total-Count, and a Link header with first, prev, next and last. */
+void
+fb_reply_page_headers(struct fb_ctx *ctx, int64_t total,
+    const struct fb_page *page)
+{
+	struct fb_buf	link;
+	int64_t		lim = page->limit, off = page->offset, last;
+	const char	*path = ctx->req->path;
+	char		num[24];
+
+	(void)snprintf(num, sizeof(num), "%lld", (long long)total);
+	http_response_header(ctx->req, "x-total-count", num);
+	if (!page->has_limit || lim == 0)
+		return;
+	last = total > 0 ? (total - 1) / lim * lim : 0;
+	fb_buf_init(&link, 256);
+	fb_buf_appendf(&link, "<%s?limit=%lld&offset=0>; rel=\"first\"",
+	    path, (long long)lim);
+	if (off > 0)
+		fb_buf_appendf(&link, ", <%s?limit=%lld&offset=%lld>; "
+		    "rel=\"prev\"", path, (long long)lim,
+		    (long long)(off > lim ? off - lim : 0));
+	if (off + lim < total)
+		fb_buf_appendf(&link, ", <%s?limit=%lld&offset=%lld>; "
+		    "rel=\"next\"", path, (long long)lim,
+		    (long long)(off + lim));
+	fb_buf_appendf(&link, ", <%s?limit=%lld&offset=%lld>; rel=\"last\"",
+	    path, (long long)lim, (long long)last);
+	http_response_header(ctx->req, "link", fb_buf_cstr(&link));
+	fb_buf_cleanup(&link);
+}
+
+static int
+reply_is_tls(struct http_request *req)
+{
+	return (req->owner != NULL && req->owner->owner != NULL &&
+	    req->owner->owner->server->tls);
+}
+
+/* If-None-Match: "*" or a list of (weak or strong) tags. */
+static int
+etag_matches(const char *inm, const char *etag)
+{
+	const char	*p = inm;
+	size_t		 n = strlen(etag);
+
+	if (etag[0] == '\0')
+		return (0);
+	while (*p != '\0') {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (*p == '*')
+			return (1);
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		if (strncmp(p, etag, n) == 0 &&
+		    (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
+			return (1);
+		while (*p != '\0' && *p != ',')
+			p++;
+	}
+	return (0);
+}

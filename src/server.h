@@ -1,0 +1,82 @@
+/*
+ * The Kore side of Freakinbeats: worker state, request context, replies,
+ * metrics, the response cache and streaming.  Only files that run inside
+ * the Kore module include this header; app.h stays Kore-free so the CLI
+ * and the unit tests never link Kore.
+ */
+#ifndef FB_SERVER_H
+#define FB_SERVER_H
+
+#include <kore/kore.h>
+#include <kore/http.h>
+#include <kore/seccomp.h>
+
+#include "app.h"
+
+/* Routes as the metrics know them; keep route_names in metrics.c in step. */
+enum fb_route {
+	FB_R_HEALTHZ,
+	FB_R_METRICS,
+	FB_R_DATA,
+	FB_R_DATA_ITEM,
+	FB_R_UNKNOWN,
+	FB_R_MAX
+};
+
+#define FB_ALLOW_GET		"GET, HEAD"
+
+/* What one worker owns; built in kore_worker_configure(). */
+struct fb_worker {
+	struct fb_db	db;
+	int		db_ok;
+};
+
+extern struct fb_worker	fb_w;
+
+/* One request as our handlers see it. */
+struct fb_ctx {
+	struct http_request	*req;
+	enum fb_route		 route;
+	uint64_t		 start_us;
+	struct fb_params	 params;
+	char			 etag[32];
+	int			 is_cacheable;
+};
+
+/* ctx.c: the prologue and epilogue every handler shares. */
+#define FB_CTX_DATA		0x01	/* refresh the data version, ETag */
+#define FB_CTX_CACHE		0x02	/* try the response cache first */
+
+int	fb_ctx_begin(struct fb_ctx *, struct http_request *, enum fb_route,
+	    const char *, int);
+void	fb_ctx_end(struct fb_ctx *);
+
+/* reply.c: the only caller of http_response(). */
+void	fb_reply(struct fb_ctx *, int, const char *, const void *, size_t);
+void	fb_reply_json(struct fb_ctx *, int, struct fb_buf *);
+void	fb_reply_error(struct fb_ctx *, int, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	fb_reply_header(struct fb_ctx *, const char *, const char *);
+int	fb_reply_not_modified(struct fb_ctx *);
+void	fb_reply_page_headers(struct fb_ctx *, int64_t, const struct fb_page *);
+
+/* stream.c: chunked transfer of the full /api/data dump. */
+void	fb_stream_listings(struct fb_ctx *, int);
+
+/* cache.c: responses keyed by data version and URI, per worker. */
+int	fb_cache_reply(struct fb_ctx *);
+void	fb_cache_store(struct fb_ctx *, int, struct fb_buf *);
+void	fb_cache_clear(void);
+
+/* metrics.c: counters shared by all workers (MAP_SHARED, atomics). */
+int	fb_metrics_init(struct fb_err *);
+void	fb_metrics_record(enum fb_route, int, uint64_t);
+void	fb_metrics_render(struct fb_buf *, int64_t);
+
+/* seccomp: each file that needs system calls declares them itself. */
+extern struct sock_filter	fb_db_seccomp[];
+extern size_t			fb_db_seccomp_len;
+extern struct sock_filter	fb_app_seccomp[];
+extern size_t			fb_app_seccomp_len;
+
+#endif
