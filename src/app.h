@@ -158,6 +158,7 @@ struct fb_db {
 	sqlite3_stmt	*st_version;
 	sqlite3_stmt	*st_data_version;
 	int64_t		pragma_version;
+	int64_t		own_changes;
 	int64_t		version;			/* meta data_version */
 };
 

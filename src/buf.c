@@ -14,6 +14,7 @@
 
 static void	buf_grow(struct fb_buf *, size_t);
 static size_t	utf8_seq_len(const unsigned char *, size_t);
+static void	json_escape(struct fb_buf *, unsigned char);
 
 void
 fb_buf_init(struct fb_buf *b, size_t cap)
@@ -114,12 +115,7 @@ fb_json_str(struct fb_buf *b, const char *s, size_t n)
 			i += seq;
 			continue;
 		}
-		if (p[i] == '"' || p[i] == '\\') {
-			fb_buf_appendc(b, '\\');
-			fb_buf_appendc(b, (char)p[i]);
-		} else
-			fb_buf_appendf(b, "\\u%04x", p[i]);
-		i++;
+		json_escape(b, p[i++]);
 	}
 	fb_buf_appendc(b, '"');
 }
@@ -187,6 +183,36 @@ buf_grow(struct fb_buf *b, size_t need)
 	if ((b->data = realloc(b->data, cap)) == NULL)
 		abort();
 	b->cap = cap;
+}
+
+/* One ASCII byte that JSON wants escaped. */
+static void
+json_escape(struct fb_buf *b, unsigned char c)
+{
+	static const char	hex[] = "0123456789abcdef";
+	char			esc[6] = { '\\', 'u', '0', '0', 0, 0 };
+
+	switch (c) {
+	case '"':
+	case '\\':
+		esc[1] = (char)c;
+		break;
+	case '\n':
+		esc[1] = 'n';
+		break;
+	case '\r':
+		esc[1] = 'r';
+		break;
+	case '\t':
+		esc[1] = 't';
+		break;
+	default:
+		esc[4] = hex[c >> 4];
+		esc[5] = hex[c & 0xf];
+		fb_buf_append(b, esc, 6);
+		return;
+	}
+	fb_buf_append(b, esc, 2);
 }
 
 /* Length of the valid UTF-8 sequence at p, or 0 when it is invalid. */

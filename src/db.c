@@ -104,13 +104,14 @@ fb_db_prepare(struct fb_db *db, const char *sql, struct fb_err *err)
 }
 
 /*
- * Returns the stored data version, re-read only when another connection
- * committed since the last call (PRAGMA data_version moved).
+ * Brings db->version up to date, re-reading it only when a commit
+ * happened since the last call: another connection's (PRAGMA
+ * data_version moved) or this one's (total_changes moved).
  */
 int
 fb_db_refresh(struct fb_db *db)
 {
-	int64_t	pv;
+	int64_t	pv, own;
 
 	if (sqlite3_step(db->st_data_version) != SQLITE_ROW) {
 		sqlite3_reset(db->st_data_version);
@@ -118,7 +119,8 @@ fb_db_refresh(struct fb_db *db)
 	}
 	pv = sqlite3_column_int64(db->st_data_version, 0);
 	sqlite3_reset(db->st_data_version);
-	if (pv == db->pragma_version)
+	own = sqlite3_total_changes64(db->h);
+	if (pv == db->pragma_version && own == db->own_changes)
 		return (FB_OK);
 	if (sqlite3_step(db->st_version) != SQLITE_ROW) {
 		sqlite3_reset(db->st_version);
@@ -127,6 +129,7 @@ fb_db_refresh(struct fb_db *db)
 	db->version = sqlite3_column_int64(db->st_version, 0);
 	sqlite3_reset(db->st_version);
 	db->pragma_version = pv;
+	db->own_changes = own;
 	return (FB_OK);
 }
 
