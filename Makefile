@@ -24,10 +24,11 @@ include src/kore/kore.mk
 # The Kore-free core, shared by the module, the CLI and the unit tests.
 CORE_SRC := src/err.c src/buf.c src/log.c src/timeutil.c src/env.c \
 	    src/config.c src/params.c src/db.c src/db_migrate.c \
-	    src/listing.c src/listing_page.c src/tls.c
+	    src/listing.c src/listing_page.c src/tls.c src/query.c \
+	    src/search.c src/csv.c src/import.c src/facets.c
 # Files that run inside Kore.
 KORE_SIDE := src/app.c src/ctx.c src/reply.c src/cache.c src/metrics.c \
-	     src/stream.c src/api.c
+	     src/stream.c src/api.c src/api_catalog.c
 HEADERS := $(wildcard src/*.h)
 
 MODULE	:= $(BUILD)/freakinbeats.so
@@ -75,8 +76,10 @@ $(BUILD)/mod/%.o: src/%.c $(HEADERS) $(KORE_BIN)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(KORE_CFLAGS) -DFB_KORE_MODULE -fPIC -c -o $@ $<
 
-$(CLI): src/cli.c $(CORE_OBJ)
-	$(CC) $(CFLAGS_BASE) -o $@ src/cli.c $(CORE_OBJ) $(LIBS)
+CLI_SRC	:= src/cli.c src/cli_import.c
+
+$(CLI): $(CLI_SRC) src/cli.h $(CORE_OBJ)
+	$(CC) $(CFLAGS_BASE) -o $@ $(CLI_SRC) $(CORE_OBJ) $(LIBS)
 
 $(BUILD)/core/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)

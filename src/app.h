@@ -52,6 +52,7 @@ void	fb_json_cstr(struct fb_buf *, const char *);	/* NULL -> null */
 void	fb_json_key(struct fb_buf *, const char *);
 void	fb_json_money(struct fb_buf *, int64_t);
 void	fb_buf_append_int(struct fb_buf *, int64_t);
+int	fb_utf8_valid(const char *, size_t);
 
 /* config.c: the environment contract of DESIGN.md. */
 struct fb_config {
@@ -215,6 +216,108 @@ int	fb_cursor_open(struct fb_cursor *, struct fb_db *, int,
 	    struct fb_err *);
 int	fb_cursor_fill(struct fb_cursor *, struct fb_buf *, size_t);
 void	fb_cursor_close(struct fb_cursor *);
+
+/* query.c: the parameters of search, filter and facets, as SQL. */
+#define FB_SORT_RELEVANCE	0
+#define FB_SORT_POSTED		1
+#define FB_SORT_PRICE		2
+#define FB_SORT_YEAR		3
+#define FB_SORT_ARTIST		4
+#define FB_SORT_TITLE		5
+
+#define FB_QUERY_SEARCH		0	/* substring artist/label/... */
+#define FB_QUERY_FILTER		1	/* the original's exact matches */
+
+#define FB_QUERY_BINDS		32
+
+struct fb_query {
+	int		mode;
+	const char	*q;				/* borrowed from params */
+	const char	*artist, *genre, *format, *label;
+	const char	*condition, *sleeve_condition;
+	int		has_year;
+	int64_t		year;
+	int		has_min_price, has_max_price;
+	int64_t		min_price, max_price;		/* hundredths */
+	int		include_inactive;
+	int		sort, is_desc;
+	struct fb_page	page;
+};
+
+/* A WHERE clause with its bound values, ready for sqlite3_bind_*. */
+struct fb_sql {
+	struct fb_buf	text;				/* FROM ... WHERE ... */
+	struct fb_buf	order;				/* ORDER BY ... */
+	int		has_fts;
+	int		n_binds;
+	struct {
+		int		is_int;
+		int64_t		i;
+		const char	*s;			/* borrowed */
+		char		*owned;			/* or owned */
+	} binds[FB_QUERY_BINDS];
+};
+
+extern const char *const	fb_query_params_search[];
+extern const char *const	fb_query_params_filter[];
+
+int	fb_query_parse(struct fb_query *, const struct fb_params *, int,
+	    struct fb_err *);
+void	fb_query_sql(const struct fb_query *, struct fb_sql *);
+void	fb_sql_cleanup(struct fb_sql *);
+int	fb_sql_bind(const struct fb_sql *, sqlite3_stmt *, int);
+int	fb_query_fts(const char *, struct fb_buf *);
+int	fb_parse_money(const char *, int64_t *);
+
+/* search.c: run a query: total, ordered ids, then the listings' JSON. */
+int	fb_search_run(struct fb_db *, const struct fb_query *, int64_t *,
+	    struct fb_buf *, struct fb_err *);
+
+/* csv.c: an RFC 4180 reader over a buffer. */
+#define FB_CSV_FIELDS_MAX	64
+
+struct fb_csv {
+	const char	*p, *end;
+	int		line;				/* next line to read */
+	int		row_line;			/* where the record began */
+	int		n_fields;
+	size_t		offs[FB_CSV_FIELDS_MAX];
+	size_t		lens[FB_CSV_FIELDS_MAX];
+	struct fb_buf	buf;				/* the unquoted fields */
+};
+
+void	fb_csv_init(struct fb_csv *, const char *, size_t);
+void	fb_csv_cleanup(struct fb_csv *);
+int	fb_csv_next(struct fb_csv *, struct fb_err *);
+const char *fb_csv_field(const struct fb_csv *, int, size_t *);
+
+/* import.c: CSV exports into listings, one transaction, idempotent. */
+#define FB_IMPORT_CLEAR		0x01	/* replace the inventory */
+#define FB_IMPORT_DRY_RUN	0x02	/* report, write nothing */
+#define FB_IMPORT_STRICT	0x04	/* any bad row: write nothing */
+
+struct fb_import_stats {
+	int64_t		rows, added, updated, unchanged, skipped;
+	double		seconds;
+	const char	*format;			/* static */
+};
+
+struct fb_import_cb {
+	void		(*row_error)(void *, const char *);
+	void		(*progress)(void *, size_t, size_t, int64_t);
+	void		*arg;
+};
+
+int	fb_import_file(struct fb_db *, const char *, int,
+	    const struct fb_import_cb *, struct fb_import_stats *,
+	    struct fb_err *);
+int	fb_import_buffer(struct fb_db *, const char *, size_t, const char *,
+	    int, const struct fb_import_cb *, struct fb_import_stats *,
+	    struct fb_err *);
+
+/* facets.c: value counts of the listings a query matches. */
+int	fb_facets_run(struct fb_db *, const struct fb_query *,
+	    struct fb_buf *, struct fb_err *);
 
 /* tls.c: a self-signed pair for first runs. */
 int	fb_tls_ensure_pair(const char *, const char *, struct fb_err *);

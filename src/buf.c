@@ -158,6 +158,25 @@ fb_json_money(struct fb_buf *b, int64_t minor)
 		    (unsigned long long)(a % 100));
 }
 
+/* 1 when s[0..n) is valid UTF-8 (no overlongs, no surrogates). */
+int
+fb_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i = 0, seq;
+
+	while (i < n) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((seq = utf8_seq_len(p + i, n - i)) == 0)
+			return (0);
+		i += seq;
+	}
+	return (1);
+}
+
 void
 fb_buf_append_int(struct fb_buf *b, int64_t v)
 {

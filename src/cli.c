@@ -10,9 +10,7 @@
 #include <string.h>
 
 #include "app.h"
-
-#define EXIT_WORK	1
-#define EXIT_USAGE	2
+#include "cli.h"
 
 struct command {
 	const char	*name;
@@ -24,6 +22,9 @@ struct command {
 static int	cli_usage(FILE *);
 
 static const struct command	commands[] = {
+	{ "import", "[--clear-db] [--dry-run] [--strict] FILE.csv",
+	    "import a CSV export (the original's or Discogs')",
+	    fb_cli_import },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -60,12 +61,25 @@ cli_usage(FILE *out)
 	fprintf(out, "usage: freakinbeats COMMAND [OPTIONS]\n"
 	    "       freakinbeats --help | --version\n\ncommands:\n");
 	for (c = commands; c->name != NULL; c++)
-		fprintf(out, "  %-8s %-32s %s\n", c->name, c->args, c->help);
-	if (commands[0].name == NULL)
-		fprintf(out, "  (none yet: import, sync and rules come with "
-		    "their features)\n");
+		fprintf(out, "  %-7s %-45s\n          %s\n", c->name, c->args, c->help);
 	fprintf(out, "\nThe server itself runs under Kore: make run.\n"
 	    "Configuration comes from the environment and ./.env "
 	    "(see conf/env.example).\n");
-	return (out == stdout ? 0 : EXIT_USAGE);
+	return (out == stdout ? 0 : FB_EXIT_USAGE);
+}
+
+/* The database DATABASE_URL names, migrated to this build's schema. */
+int
+fb_cli_open_db(struct fb_db *db, struct fb_err *err)
+{
+	if (fb_config_load(&fb_cfg, err) != FB_OK)
+		return (FB_ERR);
+	if (fb_db_open(db, fb_cfg.db_path, err) != FB_OK)
+		return (FB_ERR);
+	if (fb_db_migrate(db, err) != FB_OK ||
+	    fb_db_prepare_version(db, err) != FB_OK) {
+		fb_db_close(db);
+		return (FB_ERR);
+	}
+	return (FB_OK);
 }

@@ -63,8 +63,69 @@ static const char	step1[] =
 	"CREATE TRIGGER listings_del AFTER DELETE ON listings BEGIN"
 	" UPDATE meta SET value = value + 1 WHERE key = 'data_version'; END;";
 
+/*
+ * Step 2: full-text search, kept in step by triggers in the writer's own
+ * transaction.  listings_fts (words, diacritics folded, prefixes of 2-3
+ * letters indexed) serves q=; listings_tri (trigrams) serves the
+ * substring filters artist=, label=, genre=, format= without a scan.
+ * Only edits to indexed columns touch the indexes.
+ */
+static const char	step2[] =
+	"CREATE VIRTUAL TABLE listings_fts USING fts5(release_title,"
+	" artist_names, label_names, catalog_number, barcode, comments,"
+	" content='listings', content_rowid='listing_id',"
+	" tokenize='unicode61 remove_diacritics 2', prefix='2 3');"
+	"CREATE VIRTUAL TABLE listings_tri USING fts5(artist_names,"
+	" label_names, genres, format_names, content='listings',"
+	" content_rowid='listing_id', tokenize='trigram');"
+	"CREATE TRIGGER listings_fts_ins AFTER INSERT ON listings BEGIN"
+	" INSERT INTO listings_fts(rowid, release_title, artist_names,"
+	"  label_names, catalog_number, barcode, comments) VALUES"
+	"  (new.listing_id, new.release_title, new.artist_names,"
+	"  new.label_names, new.catalog_number, new.barcode, new.comments);"
+	" INSERT INTO listings_tri(rowid, artist_names, label_names, genres,"
+	"  format_names) VALUES (new.listing_id, new.artist_names,"
+	"  new.label_names, new.genres, new.format_names); END;"
+	"CREATE TRIGGER listings_fts_del AFTER DELETE ON listings BEGIN"
+	" INSERT INTO listings_fts(listings_fts, rowid, release_title,"
+	"  artist_names, label_names, catalog_number, barcode, comments)"
+	"  VALUES ('delete', old.listing_id, old.release_title,"
+	"  old.artist_names, old.label_names, old.catalog_number,"
+	"  old.barcode, old.comments);"
+	" INSERT INTO listings_tri(listings_tri, rowid, artist_names,"
+	"  label_names, genres, format_names) VALUES ('delete',"
+	"  old.listing_id, old.artist_names, old.label_names, old.genres,"
+	"  old.format_names); END;"
+	"CREATE TRIGGER listings_fts_upd AFTER UPDATE OF release_title,"
+	" artist_names, label_names, catalog_number, barcode, comments"
+	" ON listings BEGIN"
+	" INSERT INTO listings_fts(listings_fts, rowid, release_title,"
+	"  artist_names, label_names, catalog_number, barcode, comments)"
+	"  VALUES ('delete', old.listing_id, old.release_title,"
+	"  old.artist_names, old.label_names, old.catalog_number,"
+	"  old.barcode, old.comments);"
+	" INSERT INTO listings_fts(rowid, release_title, artist_names,"
+	"  label_names, catalog_number, barcode, comments) VALUES"
+	"  (new.listing_id, new.release_title, new.artist_names,"
+	"  new.label_names, new.catalog_number, new.barcode, new.comments);"
+	" END;"
+	"CREATE TRIGGER listings_tri_upd AFTER UPDATE OF artist_names,"
+	" label_names, genres, format_names ON listings BEGIN"
+	" INSERT INTO listings_tri(listings_tri, rowid, artist_names,"
+	"  label_names, genres, format_names) VALUES ('delete',"
+	"  old.listing_id, old.artist_names, old.label_names, old.genres,"
+	"  old.format_names);"
+	" INSERT INTO listings_tri(rowid, artist_names, label_names, genres,"
+	"  format_names) VALUES (new.listing_id, new.artist_names,"
+	"  new.label_names, new.genres, new.format_names); END;"
+	"INSERT INTO listings_fts(listings_fts) VALUES ('rebuild');"
+	"INSERT INTO listings_tri(listings_tri) VALUES ('rebuild');"
+	"CREATE INDEX idx_listings_primary_label ON listings(primary_label);"
+	"CREATE INDEX idx_listings_release_year ON listings(release_year);";
+
 static const char	*steps[] = {
 	step1,
+	step2,
 };
 
 #define N_STEPS		((int)(sizeof(steps) / sizeof(steps[0])))

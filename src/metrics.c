@@ -29,7 +29,7 @@ static struct shared_metrics	*shm;
 
 static const char	*route_names[FB_R_MAX] = {
 	"/healthz", "/metrics", "/api/data", "/api/data/{listing_id}",
-	"unknown",
+	"/api/search", "/api/filter", "/api/facets", "unknown",
 };
 
 static const uint64_t	bucket_us[N_BUCKETS] = {

@@ -19,6 +19,9 @@ enum fb_route {
 	FB_R_METRICS,
 	FB_R_DATA,
 	FB_R_DATA_ITEM,
+	FB_R_SEARCH,
+	FB_R_FILTER,
+	FB_R_FACETS,
 	FB_R_UNKNOWN,
 	FB_R_MAX
 };

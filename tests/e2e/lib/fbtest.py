@@ -94,6 +94,29 @@ class TAP:
     def step(self, name):
         return _Step(self, name)
 
+    def no_crash(self, srv, desc=None):
+        lines = srv.crash_lines()
+        return self.ok(not lines, desc or "%s: no worker died" % srv.name, "\n".join(lines[:20]))
+
+    def json_error(self, r, status, desc, names=None):
+        """r is a JSON error: the status (an int, or a range such as
+        range(400, 500)), a JSON content type and {"error": "..."} naming
+        every string in names."""
+        good_status = r.status in status if isinstance(status, range) else r.status == status
+        self.ok(good_status, "%s: status %s" % (desc, status if isinstance(status, int)
+                                                 else "%d-%d" % (status.start, status.stop - 1)),
+                "got %s %s, body %s" % (r.status, r.reason, _short(r.body)))
+        ctype = r.header("content-type") or ""
+        body = r.json_or_none()
+        ok = "application/json" in ctype and isinstance(body, dict) and \
+            isinstance(body.get("error"), str) and body["error"] != ""
+        self.ok(ok, "%s: JSON body with an error" % desc,
+                "content-type %r, body %s" % (ctype, _short(r.body)))
+        for n in names or ():
+            self.ok(ok and n in body["error"], "%s: error names %s" % (desc, n),
+                    "body %s" % _short(r.body))
+        return body
+
     # -- resources -------------------------------------------------------
     def tmpdir(self, prefix="fb-e2e-"):
         d = tempfile.mkdtemp(prefix=prefix)
@@ -330,6 +353,13 @@ class Server:
 
     def log_tail(self, n=40):
         return "\n".join(self.log().splitlines()[-n:])
+
+    CRASH_RE = re.compile(r"restarting worker|\(hdlr: [^)]*\) gone|sandbox violation|"
+                          r"AddressSanitizer|runtime error:|Segmentation fault")
+
+    def crash_lines(self):
+        """Log lines saying a worker died (Kore restarts it silently)."""
+        return [l for l in self.log().splitlines() if self.CRASH_RE.search(l)]
 
     # -- data ------------------------------------------------------------
     def seed(self, rows):

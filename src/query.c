@@ -1,0 +1,356 @@
+/*
+ * The query builder: search, filter and facet parameters, checked and
+ * turned into SQL with bound values.  User text never becomes SQL text:
+ * it is bound, or quoted as an FTS5 phrase with its quotes doubled.  The
+ * substring filters keep the original's meaning (case-insensitive, and
+ * % and _ are plain characters) but use the trigram index, not a scan,
+ * once the text is 3 bytes or longer.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+
+#define FTS_TERMS_MAX	32
+#define BM25_WEIGHTS	"10.0, 10.0, 4.0, 6.0, 6.0, 1.0"
+
+const char *const	fb_query_params_search[] = {
+	"q", "artist", "genre", "format", "label", "year", "condition",
+	"sleeve_condition", "min_price", "max_price", "sort", "limit",
+	"offset", "include_inactive", NULL
+};
+const char *const	fb_query_params_filter[] = {
+	"q", "artist", "label", "year", "condition", "sleeve_condition",
+	"min_price", "max_price", "sort", "limit", "offset",
+	"include_inactive", NULL
+};
+
+static const char	*sort_names[] = {
+	"relevance", "posted", "price", "year", "artist", "title", NULL
+};
+
+static int	query_sort(struct fb_query *, const char *, struct fb_err *);
+static int	query_numbers(struct fb_query *, const struct fb_params *,
+		    struct fb_err *);
+static void	sql_bind_text(struct fb_sql *, const char *, char *);
+static void	sql_bind_int(struct fb_sql *, int64_t);
+static void	sql_substring(struct fb_sql *, struct fb_buf *,
+		    const char *, const char *);
+static void	sql_exact(struct fb_sql *, const char *, const char *);
+static void	sql_order(const struct fb_query *, struct fb_sql *);
+static void	fts_phrase(struct fb_buf *, const char *, size_t);
+
+int
+fb_query_parse(struct fb_query *qr, const struct fb_params *p, int mode,
+    struct fb_err *err)
+{
+	memset(qr, 0, sizeof(*qr));
+	qr->mode = mode;
+	if (fb_params_allow(p, mode == FB_QUERY_FILTER ?
+	    fb_query_params_filter : fb_query_params_search, err) != FB_OK ||
+	    fb_params_page(p, &qr->page, err) != FB_OK ||
+	    fb_params_bool(p, "include_inactive", &qr->include_inactive,
+	    err) != FB_OK || query_numbers(qr, p, err) != FB_OK)
+		return (FB_ERR);
+	qr->q = fb_params_get(p, "q");
+	qr->artist = fb_params_get(p, "artist");
+	qr->genre = fb_params_get(p, "genre");
+	qr->format = fb_params_get(p, "format");
+	qr->label = fb_params_get(p, "label");
+	qr->condition = fb_params_get(p, "condition");
+	qr->sleeve_condition = fb_params_get(p, "sleeve_condition");
+	if (qr->q != NULL && strlen(qr->q) > 500) {
+		fb_err_set(err, "q: longer than 500 bytes");
+		return (FB_ERR);
+	}
+	if (!qr->page.has_limit) {
+		qr->page.has_limit = 1;
+		qr->page.limit = FB_PAGE_MAX;
+	}
+	return (query_sort(qr, fb_params_get(p, "sort"), err));
+}
+
+/* "12.5" -> 1250; at most two decimals, no sign, no exponent. */
+int
+fb_parse_money(const char *s, int64_t *out)
+{
+	int64_t	units = 0;
+	int	frac = -1, digits = 0;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '.' && frac < 0) {
+			frac = 0;
+			continue;
+		}
+		if (!isdigit((unsigned char)*s) || frac >= 2 ||
+		    units > INT64_MAX / 100)
+			return (FB_ERR);
+		units = units * 10 + (*s - '0');
+		digits++;
+		if (frac >= 0)
+			frac++;
+	}
+	if (digits == 0)
+		return (FB_ERR);
+	for (frac = frac < 0 ? 0 : frac; frac < 2; frac++)
+		units *= 10;
+	*out = units;
+	return (FB_OK);
+}
+
+/*
+ * The words of q as an FTS5 query: each word a quoted phrase, the last
+ * a prefix, so results come as one types.  Returns the number of terms.
+ */
+int
+fb_query_fts(const char *q, struct fb_buf *out)
+{
+	const char	*p = q, *start;
+	int		 n = 0, has_word;
+
+	while (*p != '\0' && n < FTS_TERMS_MAX) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		for (start = p, has_word = 0; *p != '\0' && *p != ' ' &&
+		    *p != '\t'; p++)
+			has_word |= isalnum((unsigned char)*p) ||
+			    (unsigned char)*p >= 0x80;
+		if (!has_word)
+			continue;
+		if (n++ > 0)
+			fb_buf_appendc(out, ' ');
+		fts_phrase(out, start, (size_t)(p - start));
+	}
+	if (n > 0)
+		fb_buf_appendc(out, '*');
+	return (n);
+}
+
+/* "FROM ... WHERE ..." and "ORDER BY ...", values in sql->binds. */
+void
+fb_query_sql(const struct fb_query *qr, struct fb_sql *sql)
+{
+	struct fb_buf	fts, tri;
+
+	memset(sql, 0, sizeof(*sql));
+	fb_buf_init(&sql->text, 512);
+	fb_buf_init(&sql->order, 128);
+	fb_buf_init(&fts, 128);
+	fb_buf_init(&tri, 128);
+	fb_buf_appends(&sql->text, "FROM listings l");
+	if (qr->q != NULL && fb_query_fts(qr->q, &fts) > 0) {
+		fb_buf_appends(&sql->text, " JOIN (SELECT rowid AS id, "
+		    "bm25(listings_fts, " BM25_WEIGHTS ") AS score FROM "
+		    "listings_fts WHERE listings_fts MATCH ?) m ON "
+		    "m.id = l.listing_id");
+		sql_bind_text(sql, NULL, strdup(fb_buf_cstr(&fts)));
+		sql->has_fts = 1;
+	}
+	fb_buf_appends(&sql->text, qr->include_inactive ? " WHERE 1" :
+	    " WHERE l.is_active = 1");
+	if (qr->mode == FB_QUERY_FILTER) {
+		sql_exact(sql, "l.primary_artist", qr->artist);
+		sql_exact(sql, "l.primary_label", qr->label);
+	} else {
+		sql_substring(sql, &tri, "artist_names", qr->artist);
+		sql_substring(sql, &tri, "label_names", qr->label);
+		sql_substring(sql, &tri, "genres", qr->genre);
+		sql_substring(sql, &tri, "format_names", qr->format);
+	}
+	if (tri.len > 0) {
+		fb_buf_appends(&sql->text, " AND l.listing_id IN (SELECT rowid"
+		    " FROM listings_tri WHERE listings_tri MATCH ?)");
+		sql_bind_text(sql, NULL, strdup(fb_buf_cstr(&tri)));
+	}
+	sql_exact(sql, "l.condition", qr->condition);
+	sql_exact(sql, "l.sleeve_condition", qr->sleeve_condition);
+	if (qr->has_year) {
+		fb_buf_appends(&sql->text, " AND l.release_year = ?");
+		sql_bind_int(sql, qr->year);
+	}
+	if (qr->has_min_price) {
+		fb_buf_appends(&sql->text, " AND l.price_value >= ?");
+		sql_bind_int(sql, qr->min_price);
+	}
+	if (qr->has_max_price) {
+		fb_buf_appends(&sql->text, " AND l.price_value <= ?");
+		sql_bind_int(sql, qr->max_price);
+	}
+	sql_order(qr, sql);
+	fb_buf_cleanup(&fts);
+	fb_buf_cleanup(&tri);
+}
+
+void
+fb_sql_cleanup(struct fb_sql *sql)
+{
+	int	i;
+
+	for (i = 0; i < sql->n_binds; i++)
+		free(sql->binds[i].owned);
+	fb_buf_cleanup(&sql->text);
+	fb_buf_cleanup(&sql->order);
+	sql->n_binds = 0;
+}
+
+/* Binds every value from position first (1-based) on. */
+int
+fb_sql_bind(const struct fb_sql *sql, sqlite3_stmt *st, int first)
+{
+	int	i, rc;
+
+	for (i = 0; i < sql->n_binds; i++) {
+		if (sql->binds[i].is_int)
+			rc = sqlite3_bind_int64(st, first + i,
+			    sql->binds[i].i);
+		else
+			rc = sqlite3_bind_text(st, first + i,
+			    sql->binds[i].owned ? sql->binds[i].owned :
+			    sql->binds[i].s, -1, SQLITE_STATIC);
+		if (rc != SQLITE_OK)
+			return (FB_ERR);
+	}
+	return (FB_OK);
+}
+
+static int
+query_sort(struct fb_query *qr, const char *s, struct fb_err *err)
+{
+	int	i;
+
+	qr->sort = qr->q != NULL && *qr->q != '\0' ? FB_SORT_RELEVANCE :
+	    FB_SORT_POSTED;
+	qr->is_desc = qr->sort == FB_SORT_POSTED;
+	if (s == NULL || *s == '\0')
+		return (FB_OK);
+	qr->is_desc = *s == '-';
+	if (*s == '-')
+		s++;
+	for (i = 0; sort_names[i] != NULL; i++) {
+		if (strcmp(s, sort_names[i]) == 0) {
+			qr->sort = i;
+			return (FB_OK);
+		}
+	}
+	fb_err_set(err, "sort: '%.32s' is not one of relevance, posted, "
+	    "price, year, artist, title (prefix - for descending)", s);
+	return (FB_ERR);
+}
+
+static int
+query_numbers(struct fb_query *qr, const struct fb_params *p,
+    struct fb_err *err)
+{
+	const char	*v;
+	char		*end;
+	long		 y;
+
+	if ((v = fb_params_get(p, "year")) != NULL) {
+		errno = 0;
+		y = strtol(v, &end, 10);
+		if (!isdigit((unsigned char)*v) || *end != '\0' || y > 9999) {
+			fb_err_set(err, "year: '%.32s' is not a year", v);
+			return (FB_ERR);
+		}
+		qr->has_year = 1;
+		qr->year = y;
+	}
+	if ((v = fb_params_get(p, "min_price")) != NULL) {
+		if (fb_parse_money(v, &qr->min_price) != FB_OK) {
+			fb_err_set(err, "min_price: '%.32s' is not a price "
+			    "such as 12.50", v);
+			return (FB_ERR);
+		}
+		qr->has_min_price = 1;
+	}
+	if ((v = fb_params_get(p, "max_price")) != NULL) {
+		if (fb_parse_money(v, &qr->max_price) != FB_OK) {
+			fb_err_set(err, "max_price: '%.32s' is not a price "
+			    "such as 12.50", v);
+			return (FB_ERR);
+		}
+		qr->has_max_price = 1;
+	}
+	return (FB_OK);
+}
+
+static void
+sql_bind_text(struct fb_sql *sql, const char *s, char *owned)
+{
+	sql->binds[sql->n_binds].is_int = 0;
+	sql->binds[sql->n_binds].s = s;
+	sql->binds[sql->n_binds++].owned = owned;
+}
+
+static void
+sql_bind_int(struct fb_sql *sql, int64_t v)
+{
+	sql->binds[sql->n_binds].is_int = 1;
+	sql->binds[sql->n_binds++].i = v;
+}
+
+/* Case-insensitive substring: trigram phrase, or instr() under 3 bytes. */
+static void
+sql_substring(struct fb_sql *sql, struct fb_buf *tri, const char *column,
+    const char *value)
+{
+	if (value == NULL || *value == '\0')
+		return;
+	if (strlen(value) >= 3) {
+		if (tri->len > 0)
+			fb_buf_appends(tri, " AND ");
+		fb_buf_appendf(tri, "%s : ", column);
+		fts_phrase(tri, value, strlen(value));
+		return;
+	}
+	fb_buf_appendf(&sql->text, " AND instr(lower(l.%s), lower(?)) > 0",
+	    column);
+	sql_bind_text(sql, value, NULL);
+}
+
+static void
+sql_exact(struct fb_sql *sql, const char *column, const char *value)
+{
+	if (value == NULL || *value == '\0')
+		return;
+	fb_buf_appendf(&sql->text, " AND %s = ?", column);
+	sql_bind_text(sql, value, NULL);
+}
+
+static void
+sql_order(const struct fb_query *qr, struct fb_sql *sql)
+{
+	static const char	*keys[] = {
+		"m.score", "l.posted_sort", "l.price_value", "l.release_year",
+		"l.primary_artist COLLATE NOCASE",
+		"l.release_title COLLATE NOCASE",
+	};
+	int			 sort = qr->sort, is_desc = qr->is_desc;
+
+	if (sort == FB_SORT_RELEVANCE && !sql->has_fts) {
+		sort = FB_SORT_POSTED;
+		is_desc = 1;
+	}
+	if (sort == FB_SORT_RELEVANCE)
+		is_desc = 0;		/* bm25: lower is better */
+	fb_buf_appendf(&sql->order, " ORDER BY %s IS NULL, %s %s, "
+	    "l.listing_id DESC", keys[sort], keys[sort],
+	    is_desc ? "DESC" : "ASC");
+}
+
+/* An FTS5 phrase: "text" with inner quotes doubled. */
+static void
+fts_phrase(struct fb_buf *b, const char *s, size_t n)
+{
+	size_t	i;
+
+	fb_buf_appendc(b, '"');
+	for (i = 0; i < n; i++) {
+		if (s[i] == '"')
+			fb_buf_appendc(b, '"');
+		fb_buf_appendc(b, s[i]);
+	}
+	fb_buf_appendc(b, '"');
+}

@@ -1,0 +1,372 @@
+#!/usr/bin/env bash
+# The benchmark behind `make bench` (see tests/bench/README.md).
+#
+#   tests/bench/run.sh                 after `make all build/tests/gen_listings`
+#   BENCH_LISTINGS=20000 BENCH_SECONDS=2 tests/bench/run.sh
+#
+# Builds (or reuses) a generated shop in build/bench/bench.db, starts the
+# real server on it on a free port, drives every row of ROWS with wrk,
+# times the full /api/data dump, checks that dump is valid JSON with the
+# right count, reads the workers' peak RSS, and prints one table.  Ratios
+# are against /healthz of the same server in the same run.  Targets are
+# informational: the exit status is 0 whatever they say, and non-zero
+# only when the bench itself could not run.
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+
+N=${BENCH_LISTINGS:-100000}
+SECS=${BENCH_SECONDS:-5}
+SEED=${BENCH_SEED:-1}
+OUT=build/bench
+DB=$OUT/bench.db
+GEN=build/tests/gen_listings
+KORE=build/kore
+LOG=$OUT/server.log
+WRK_OPTS=(-t2 -c32 --latency --timeout 10s)
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+
+# What to measure: "label|mode|target".  mode "one" repeats one URL, with
+# {id} and {offset} filled once; mode "mix" fills them per request in
+# mix.lua ({id}, {offset}, {word}); a target ending in .lua is a wrk
+# script of its own, run as is.  Add a route with one line here, and its
+# goal, as a ratio to /healthz, in TARGET below.
+ROWS=(
+	"/healthz|one|/healthz"
+	"/api/data/{id}|one|/api/data/{id}"
+	"/api/data/{id}|mix|/api/data/{id}"
+	"/api/data?limit=50|one|/api/data?limit=50&offset={offset}"
+	"/api/data?limit=50|mix|/api/data?limit=50&offset={offset}"
+)
+declare -A TARGET=(
+	["/api/data/{id}"]=0.6
+	["/api/data?limit=50"]=0.5
+)
+DUMP_TARGET_S=2
+RSS_TARGET_MB=200
+PAGE=50		# rows per page: the highest {offset} is total - PAGE
+
+SERVER_PID=""
+PORT=""
+BASE=""
+TOTAL=0
+RESULTS=()
+WORKERS_AT_START=""
+
+note() { printf 'bench: %s\n' "$*" >&2; }
+die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+
+need_tools() {
+	local t
+	command -v wrk >/dev/null 2>&1 ||
+		die "wrk is missing: install it (apt-get install wrk, or make deps)"
+	for t in curl "$PY"; do
+		command -v "$t" >/dev/null 2>&1 || die "$t is missing"
+	done
+	[ -x "$KORE" ] || die "$KORE is missing: run make all first"
+	[ -x "$GEN" ] || die "$GEN is missing: run make $GEN first"
+	[[ $N =~ ^[1-9][0-9]*$ ]] || die "BENCH_LISTINGS: '$N' is not a count"
+	[[ $SECS =~ ^[1-9][0-9]*$ ]] || die "BENCH_SECONDS: '$SECS' is not whole seconds"
+	[[ $SEED =~ ^[0-9]+$ ]] || die "BENCH_SEED: '$SEED' is not a number"
+}
+
+# Reuses the database when it is newer than the generator and was built
+# with the same N and seed; else builds it again.
+build_db() {
+	local stamp="$N $SEED"
+	mkdir -p "$OUT"
+	if [ -f "$DB" ] && [ -f "$DB.ids" ] && [ "$DB" -nt "$GEN" ] &&
+	    [ "$(cat "$DB.stamp" 2>/dev/null)" = "$stamp" ]; then
+		note "reusing $DB ($N listings, seed $SEED)"
+		return
+	fi
+	note "generating $DB ($N listings, seed $SEED)"
+	rm -f "$DB" "$DB-wal" "$DB-shm" "$DB.ids" "$DB.stamp"
+	"$GEN" "$DB" "$N" "$SEED"
+	echo "$stamp" >"$DB.stamp"
+}
+
+free_port() {
+	"$PY" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# Pids of the Kore workers ("kore [wrk N]"), children of the parent.
+worker_pids() {
+	local pid
+	for pid in $(ps -o pid= --ppid "$SERVER_PID" 2>/dev/null); do
+		if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null |
+		    grep -q '\[wrk '; then
+			echo "$pid"
+		fi
+	done
+}
+
+stop_server() {
+	local kids pid
+	[ -n "$SERVER_PID" ] || return 0
+	kids=$(ps -o pid= --ppid "$SERVER_PID" 2>/dev/null || true)
+	kill -TERM "$SERVER_PID" 2>/dev/null || true
+	for _ in $(seq 50); do
+		kill -0 "$SERVER_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	for pid in $kids $SERVER_PID; do
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	wait "$SERVER_PID" 2>/dev/null || true
+	SERVER_PID=""
+}
+trap stop_server EXIT
+trap 'exit 130' INT TERM
+
+log_tail() {
+	echo "---- last lines of $LOG ----" >&2
+	tail -n 25 "$LOG" >&2 || true
+}
+
+# The server with no Discogs access at all: no token, no timer.
+start_server() {
+	PORT=$(free_port)
+	BASE="http://127.0.0.1:$PORT"
+	env -u DISCOGS_TOKEN -u ADMIN_PASSPHRASE \
+	    HOST=127.0.0.1 PORT="$PORT" TLS_PORT=0 DATABASE_URL="$DB" \
+	    LOG_LEVEL=warning ENABLE_AUTO_SYNC=false \
+	    DISCOGS_API_URL=http://127.0.0.1:9 \
+	    "$KORE" -f -n -r -c kore.conf >"$LOG" 2>&1 &
+	SERVER_PID=$!
+	for _ in $(seq 100); do
+		if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+			log_tail
+			die "the server exited during start-up"
+		fi
+		if curl -sf -o /dev/null --max-time 1 "$BASE/healthz"; then
+			WORKERS_AT_START=$(worker_pids | sort | tr '\n' ' ')
+			note "server up on $BASE (workers $WORKERS_AT_START)"
+			return
+		fi
+		sleep 0.1
+	done
+	log_tail
+	die "the server did not answer $BASE/healthz within 10 s"
+}
+
+# Active listings, from the server's own X-Total-Count.
+read_total() {
+	TOTAL=$(curl -sf -D - -o /dev/null "$BASE/api/data?limit=1" |
+	    tr -d '\r' | awk -F': *' 'tolower($1) == "x-total-count" {print $2}')
+	[[ $TOTAL =~ ^[0-9]+$ ]] || die "no X-Total-Count on /api/data?limit=1"
+	note "$TOTAL active listings"
+}
+
+# The path for mode "one": placeholders filled with fixed values.
+one_path() {
+	local t=$1 id offset=$((TOTAL > 1000 + PAGE ? 1000 : 0))
+	id=$(head -n 1 "$DB.ids")
+	t=${t//\{id\}/$id}
+	t=${t//\{offset\}/$offset}
+	printf '%s' "${t//\{word\}/silent}"
+}
+
+# Runs wrk for one row; appends "label|mode|rps|p99 ms|MB/s|bad" to RESULTS.
+run_row() {
+	local label=$1 mode=$2 target=$3 out max=$((TOTAL > PAGE ? TOTAL - PAGE : 0))
+	local args=("${WRK_OPTS[@]}" -d "${SECS}s")
+	if [[ $target == *.lua ]]; then
+		args+=(-s "$target" "$BASE")
+	elif [ "$mode" = mix ]; then
+		args+=(-s tests/bench/mix.lua "$BASE" -- "$target" "$DB.ids" "$max")
+	else
+		curl -s -o /dev/null "$BASE$(one_path "$target")" || true
+		args+=("$BASE$(one_path "$target")")
+	fi
+	note "wrk $label ($mode, ${SECS}s)"
+	out=$(wrk "${args[@]}" 2>&1) || { echo "$out" >&2; die "wrk failed on $label"; }
+	RESULTS+=("$label|$mode|$(parse_wrk <<<"$out")")
+}
+
+# wrk's text -> "req/s|p99 in ms|MB/s|non-2xx and socket errors".
+parse_wrk() {
+	awk '
+	function ms(v) {
+		if (v ~ /us$/) return v * 0.001
+		if (v ~ /ms$/) return v + 0
+		if (v ~ /m$/) return v * 60000
+		return v * 1000
+	}
+	function mb(v) {
+		if (v ~ /GB$/) return v * 1024
+		if (v ~ /KB$/) return v / 1024
+		if (v ~ /MB$/) return v + 0
+		return v / 1048576
+	}
+	/^Requests\/sec:/ { rps = $2 }
+	/^Transfer\/sec:/ { mbs = mb($2) }
+	$1 == "99%" { p99 = ms($2) }
+	/Non-2xx or 3xx responses:/ { bad += $NF }
+	/Socket errors:/ { gsub(/,/, ""); bad += $4 + $6 + $8 + $10 }
+	END { printf "%.0f|%.2f|%.1f|%d\n", rps, p99, mbs, bad }'
+}
+
+# Best of three full dumps; sets DUMP_S and DUMP_BYTES.
+measure_dump() {
+	local line best="" bytes=0 code t
+	for _ in 1 2 3; do
+		line=$(curl -s -o /dev/null --max-time 120 \
+		    -w '%{time_total} %{size_download} %{http_code}' "$BASE/api/data")
+		read -r t bytes code <<<"$line"
+		[ "$code" = 200 ] || die "GET /api/data answered $code"
+		if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a < b)}'; then
+			best=$t
+		fi
+	done
+	DUMP_S=$best
+	DUMP_BYTES=$bytes
+}
+
+# One more dump, kept on disk and checked element by element.
+check_dump() {
+	local body=$OUT/dump.json head=$OUT/dump.headers
+	curl -s --max-time 120 -D "$head" -o "$body" "$BASE/api/data"
+	DUMP_CHECK=$("$PY" - "$body" "$head" "$DB" 2>&1 <<'EOF'
+import json, sqlite3, sys
+body, head, db = sys.argv[1:4]
+hdr = {}
+for line in open(head, encoding="latin-1"):
+    k, _, v = line.partition(":")
+    hdr[k.strip().lower()] = v.strip()
+text = open(body, encoding="utf-8").read()
+dec = json.JSONDecoder()
+ws = " \t\r\n"
+i = len(text) - len(text.lstrip(ws))
+if text[i:i + 1] != "[":
+    sys.exit("not a JSON array")
+i += 1
+n = inactive = 0
+while True:
+    while text[i:i + 1] in (" ", "\t", "\r", "\n"):
+        i += 1
+    if n == 0 and text[i:i + 1] == "]":
+        break
+    obj, i = dec.raw_decode(text, i)
+    n += 1
+    if not isinstance(obj, dict) or not isinstance(obj.get("listing_id"), str):
+        sys.exit("element %d is not a listing" % n)
+    inactive += obj.get("is_active") is not True
+    while text[i:i + 1] in (" ", "\t", "\r", "\n"):
+        i += 1
+    if text[i:i + 1] == "]":
+        break
+    if text[i:i + 1] != ",":
+        sys.exit("bad separator at byte %d" % i)
+    i += 1
+if text[i + 1:].strip(ws):
+    sys.exit("trailing data after the array")
+con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+active = con.execute("SELECT count(*) FROM listings WHERE is_active = 1").fetchone()[0]
+total = hdr.get("x-total-count")
+ok = str(n) == total and n == active and inactive == 0
+print("%s: %d elements, X-Total-Count %s, active rows %d%s" % (
+    "valid" if ok else "MISMATCH", n, total, active,
+    "" if inactive == 0 else ", %d inactive in the dump" % inactive))
+EOF
+) || DUMP_CHECK="INVALID ($(tail -n 1 <<<"$DUMP_CHECK"))"
+	rm -f "$body"
+}
+
+# Peak RSS (VmHWM) of the workers: their sum and the largest, in MB.
+measure_rss() {
+	local pid kb
+	RSS_SUM=0
+	RSS_MAX=0
+	for pid in $(worker_pids); do
+		kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+		RSS_SUM=$((RSS_SUM + kb))
+		if [ "$kb" -gt "$RSS_MAX" ]; then RSS_MAX=$kb; fi
+	done
+}
+
+# PASS/MISS for "value op goal"; op is >= or <=.
+verdict() {
+	awk -v v="$1" -v op="$2" -v g="$3" 'BEGIN {
+		ok = (op == ">=") ? (v >= g) : (v <= g)
+		print ok ? "PASS" : "MISS" }'
+}
+
+table_line() {
+	printf '%-28s %-4s %9s %9s %8s %8s %9s  %s\n' "$@"
+}
+
+print_table() {
+	local r label mode rps p99 mbs bad base=0 ratio kb goal
+	table_line route mode "req/s" p99 "MB/s" "KB/resp" "x healthz" target
+	for r in "${RESULTS[@]}"; do
+		IFS='|' read -r label mode rps p99 mbs bad <<<"$r"
+		if [ "$label" = /healthz ] && [ "$base" = 0 ]; then base=$rps; fi
+	done
+	for r in "${RESULTS[@]}"; do
+		IFS='|' read -r label mode rps p99 mbs bad <<<"$r"
+		ratio=$(awk -v a="$rps" -v b="$base" 'BEGIN {printf "%.2f", b ? a / b : 0}')
+		kb=$(awk -v m="$mbs" -v r="$rps" 'BEGIN {printf "%.1f", r ? m * 1024 / r : 0}')
+		goal=""
+		if [ -n "${TARGET[$label]:-}" ]; then
+			goal=">=${TARGET[$label]}x $(verdict "$ratio" ">=" "${TARGET[$label]}")"
+		fi
+		if [ "$bad" -gt 0 ]; then
+			goal="$goal ERRORS: $bad non-2xx/socket"
+		fi
+		table_line "$label" "$mode" "$rps" "${p99}ms" "$mbs" "$kb" "$ratio" "$goal"
+	done
+	print_footer
+}
+
+print_footer() {
+	local mb sum max
+	mb=$(awk -v b="$DUMP_BYTES" 'BEGIN {printf "%.1f", b / 1048576}')
+	sum=$((RSS_SUM / 1024))
+	max=$((RSS_MAX / 1024))
+	printf 'full /api/data dump: %s s, %s MB (%d rows, %s/row), %s\n' \
+	    "$DUMP_S" "$mb" "$TOTAL" \
+	    "$(awk -v b="$DUMP_BYTES" -v n="$TOTAL" 'BEGIN {printf "%.0f B", n ? b / n : 0}')" \
+	    "target <=${DUMP_TARGET_S} s $(verdict "$DUMP_S" "<=" "$DUMP_TARGET_S")"
+	printf 'dump JSON: %s\n' "$DUMP_CHECK"
+	printf 'peak RSS: worker max %d MB, all workers %d MB, target <%d MB (all) %s\n' \
+	    "$max" "$sum" "$RSS_TARGET_MB" \
+	    "$(verdict "$sum" "<=" "$((RSS_TARGET_MB - 1))")"
+	printf 'server: %s\n' "$SERVER_HEALTH"
+}
+
+# Did a worker die or restart, and did the server log an error?
+check_server() {
+	local now errors
+	now=$(worker_pids | sort | tr '\n' ' ')
+	errors=$(grep -ciE 'error|died|signal|abort|sanitizer' "$LOG" || true)
+	SERVER_HEALTH="workers $WORKERS_AT_START"
+	if [ "$now" != "$WORKERS_AT_START" ]; then
+		SERVER_HEALTH="WORKERS CHANGED: $WORKERS_AT_START-> $now (a worker died?)"
+	fi
+	SERVER_HEALTH="$SERVER_HEALTH, $errors suspicious log lines in $LOG"
+}
+
+main() {
+	local row label mode target
+	need_tools
+	build_db
+	start_server
+	read_total
+	for row in "${ROWS[@]}"; do
+		IFS='|' read -r label mode target <<<"$row"
+		run_row "$label" "$mode" "$target"
+	done
+	note "timing the full /api/data dump (best of 3)"
+	measure_dump
+	check_dump
+	measure_rss
+	check_server
+	print_table
+}
+
+main "$@"
