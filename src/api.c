@@ -22,6 +22,7 @@ static const char *const	data_params[] = {
 };
 
 static void	data_page(struct fb_ctx *, int, const struct fb_page *);
+static int	healthz_demo(void);
 
 int
 fb_api_healthz(struct http_request *req)
@@ -34,8 +35,9 @@ fb_api_healthz(struct http_request *req)
 		return (KORE_RESULT_OK);
 	ok = fb_w.db_ok && fb_db_refresh(&fb_w.db) == FB_OK;
 	fb_buf_init(&b, 128);
-	fb_buf_appendf(&b, "{\"status\":\"%s\",\"version\":\"%s\"}",
-	    ok ? "ok" : "unavailable", FB_VERSION);
+	fb_buf_appendf(&b, "{\"status\":\"%s\",\"version\":\"%s\","
+	    "\"demo\":%s}", ok ? "ok" : "unavailable", FB_VERSION,
+	    ok && healthz_demo() ? "true" : "false");
 	fb_reply_json(&ctx, ok ? 200 : 503, &b);
 	fb_buf_cleanup(&b);
 	fb_ctx_end(&ctx);
@@ -159,4 +161,20 @@ data_page(struct fb_ctx *ctx, int inactive, const struct fb_page *page)
 		fb_reply_json(ctx, 200, &b);
 	}
 	fb_buf_cleanup(&b);
+}
+
+/* Whether the shop still shows the demo inventory (cached per version). */
+static int
+healthz_demo(void)
+{
+	static int64_t	version = -1;
+	static int	is_demo;
+	int64_t		v;
+
+	if (version != fb_w.db.version) {
+		version = fb_w.db.version;
+		is_demo = fb_db_meta_get(&fb_w.db, "demo_inventory", &v) ==
+		    FB_OK && v != 0;
+	}
+	return (is_demo);
 }

@@ -13,6 +13,8 @@
 
 #include "server.h"
 
+#define DEMO_CSV	"conf/demo/inventory.csv"
+
 void	kore_parent_configure(int, char **);
 void	kore_worker_configure(void);
 void	kore_worker_teardown(void);
@@ -23,6 +25,7 @@ static void	app_fail(const char *, ...) __attribute__((format(printf, 1, 2)))
 static void	app_bind(void);
 static void	app_tls(struct kore_server *);
 static void	app_migrate(void);
+static void	app_demo(struct fb_db *);
 
 /* Threads (Kore tasks), the resolver and glibc 2.36's newer calls. */
 struct sock_filter	fb_app_seccomp[] = {
@@ -159,5 +162,29 @@ app_migrate(void)
 		fb_db_close(&db);
 		app_fail("%s", err.msg);
 	}
+	app_demo(&db);
 	fb_db_close(&db);
+}
+
+/*
+ * A first run without a token still gets a usable shop: the bundled demo
+ * inventory, flagged in meta so /healthz says so and the first real sync
+ * replaces it.  A failure here is logged, never fatal.
+ */
+static void
+app_demo(struct fb_db *db)
+{
+	struct fb_import_stats	stats;
+	struct fb_err		err = { 0, "" };
+
+	if (fb_cfg.discogs_token[0] != '\0' || fb_listing_total(db, 1) != 0)
+		return;
+	if (fb_import_file(db, DEMO_CSV, 0, NULL, &stats, &err) != FB_OK ||
+	    fb_db_meta_set(db, "demo_inventory", 1, &err) != FB_OK) {
+		fb_log(FB_LOG_WARN, "demo inventory not loaded: %s", err.msg);
+		return;
+	}
+	fb_log(FB_LOG_INFO, "empty shop and no DISCOGS_TOKEN: loaded %lld "
+	    "demo listings from %s (the first real sync replaces them)",
+	    (long long)stats.added, DEMO_CSV);
 }

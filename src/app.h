@@ -142,6 +142,8 @@ enum fb_stmt_id {
 	FB_ST_LISTING_BY_ID,
 	FB_ST_LISTING_PAGE,
 	FB_ST_LISTING_PAGE_ALL,
+	FB_ST_META_GET,
+	FB_ST_META_SET,
 	FB_ST_MAX
 };
 
@@ -171,6 +173,9 @@ sqlite3_stmt *fb_db_prepare(struct fb_db *, const char *, struct fb_err *);
 sqlite3_stmt *fb_db_stmt(struct fb_db *, enum fb_stmt_id, const char *,
 	    struct fb_err *);
 int	fb_db_refresh(struct fb_db *);
+int	fb_db_meta_get(struct fb_db *, const char *, int64_t *);
+int	fb_db_meta_set(struct fb_db *, const char *, int64_t,
+	    struct fb_err *);
 int	fb_db_begin(struct fb_db *, struct fb_err *);
 int	fb_db_commit(struct fb_db *, struct fb_err *);
 void	fb_db_rollback(struct fb_db *);

@@ -133,6 +133,49 @@ fb_db_refresh(struct fb_db *db)
 	return (FB_OK);
 }
 
+/* A number kept in the meta table; FB_ERR when the key is absent. */
+int
+fb_db_meta_get(struct fb_db *db, const char *key, int64_t *value)
+{
+	sqlite3_stmt	*st;
+	int		 rc = FB_ERR;
+
+	st = fb_db_stmt(db, FB_ST_META_GET,
+	    "SELECT value FROM meta WHERE key = ?", NULL);
+	if (st == NULL)
+		return (FB_ERR);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*value = sqlite3_column_int64(st, 0);
+		rc = FB_OK;
+	}
+	sqlite3_reset(st);
+	return (rc);
+}
+
+int
+fb_db_meta_set(struct fb_db *db, const char *key, int64_t value,
+    struct fb_err *err)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	st = fb_db_stmt(db, FB_ST_META_SET, "INSERT INTO meta (key, value) "
+	    "VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = "
+	    "excluded.value", err);
+	if (st == NULL)
+		return (FB_ERR);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, value);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		fb_err_set(err, "sqlite: %s", sqlite3_errmsg(db->h));
+		return (FB_ERR);
+	}
+	return (FB_OK);
+}
+
 int
 fb_db_begin(struct fb_db *db, struct fb_err *err)
 {

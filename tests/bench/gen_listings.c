@@ -484,19 +484,18 @@ fill_times(struct row *r, struct pick *p, int64_t i)
 	}
 }
 
-/* NULL, a line, or up to ten sentences; about 430 bytes on average. */
+/* NULL (30%), a line, or up to seven sentences; ~90 bytes on average. */
 static void
 fill_comments(struct row *r)
 {
-	char	text[2048];
+	char	text[1024];
 	size_t	off = 0;
 	int	n, k;
 
 	k = rng_below(100);
-	if (k < 8)
+	if (k < 30)
 		return;
-	n = k < 20 ? 1 : k < 50 ? 3 + rng_below(3) : k < 85 ?
-	    6 + rng_below(4) : 10 + rng_below(8);
+	n = k < 65 ? 1 : k < 90 ? 2 + rng_below(2) : 4 + rng_below(4);
 	text[0] = '\0';
 	while (n-- > 0 && off < sizeof(text) - 200)
 		off += (size_t)snprintf(text + off, sizeof(text) - off,
@@ -533,13 +532,13 @@ fill_urls(struct row *r, const struct pick *p, int64_t id)
 	    (long long)p->release_id, slug);
 }
 
-/* i.discogs.com URLs: a signature and a base64 path, ~190 bytes. */
+/* i.discogs.com URLs: a signature and a base64 path, ~155 bytes. */
 static void
 fill_image(struct row *r)
 {
 	static const char b64[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	char	sig[44], path[97];
+	char	sig[33], path[65];
 	size_t	i;
 
 	for (i = 0; i < sizeof(sig) - 1; i++)
@@ -548,7 +547,7 @@ fill_image(struct row *r)
 	for (i = 0; i < sizeof(path) - 1; i++)
 		path[i] = b64[rng_below(64)];
 	path[sizeof(path) - 1] = '\0';
-	if (rng_below(25) == 0)
+	if (rng_below(10) == 0)
 		return;
 	row_fmt(r, C_image_uri, "https://i.discogs.com/%s/rs:fit/g:sm/q:90/"
 	    "h:600/w:600/%s.jpeg", sig, path);

@@ -328,7 +328,7 @@ print_footer() {
 	mb=$(awk -v b="$DUMP_BYTES" 'BEGIN {printf "%.1f", b / 1048576}')
 	sum=$((RSS_SUM / 1024))
 	max=$((RSS_MAX / 1024))
-	printf 'full /api/data dump: %s s, %s MB (%d rows, %s/row), %s\n' \
+	printf 'full /api/data dump: %.2f s, %s MB (%d rows, %s/row), %s\n' \
 	    "$DUMP_S" "$mb" "$TOTAL" \
 	    "$(awk -v b="$DUMP_BYTES" -v n="$TOTAL" 'BEGIN {printf "%.0f B", n ? b / n : 0}')" \
 	    "target <=${DUMP_TARGET_S} s $(verdict "$DUMP_S" "<=" "$DUMP_TARGET_S")"

@@ -340,7 +340,7 @@ def main(t):
              repr(buf[:100]))
         for junk in (b"\r\n\r\n", b"GARBAGE\r\n\r\n", b"GET\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n",
                      b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64):
-            srv.raw(junk, timeout=3)
+            srv.raw(junk, timeout=1)
         alive("junk requests")
         t.no_crash(srv, "no worker died from oversized or junk request heads")
 
@@ -394,11 +394,33 @@ def main(t):
              "got %s" % r.status)
 
     with t.step("ETag moves when data changes"):
+        workers = srv.per_worker()
+        t.eq(len(workers), 2, "a connection on each of the 2 workers")
+        # Warm every worker's caches at the current version.
+        warm = {pid: (w.get("/api/data").header("etag"), w.get("/api/data?limit=3").status,
+                      w.get("/api/data/1005").status) for pid, w in workers.items()}
         before = srv.get("/api/data")
         old_tag = before.header("etag")
+        t.ok(all(v[0] == old_tag for v in warm.values()), "every worker sends the same ETag",
+             str(warm))
         old_item_tag = srv.get("/api/data/1005").header("etag")
         newest = listing(777, posted="2030-01-01T00:00:00Z", price_value=4242)
         srv.seed([newest])
+        for pid, w in sorted(workers.items()):
+            r = w.get("/api/data", headers={"If-None-Match": old_tag})
+            t.eq(r.status, 200, "worker %d: the old ETag no longer matches" % pid)
+            t.ok(r.header("etag") not in (None, old_tag), "worker %d: a new ETag" % pid,
+                 "etag %r" % r.header("etag"))
+            t.eq(ids(r.json_or_none() or [])[:1], ["777"], "worker %d: the new listing is first" % pid)
+            t.eq(ids(w.get("/api/data?limit=3").json_or_none() or [])[:1], ["777"],
+                 "worker %d: its cached page is not served stale" % pid)
+            t.eq(w.get("/api/data/777").status, 200, "worker %d: the new listing by id" % pid)
+            r = w.get("/api/data", headers={"If-None-Match": r.header("etag") or "-"})
+            t.eq(r.status, 304, "worker %d: the new ETag matches" % pid)
+        tags = {w.get("/api/data").header("etag") for w in workers.values()}
+        t.eq(len(tags), 1, "both workers agree on the new ETag")
+        for w in workers.values():
+            w.close()
         # Several fresh connections, so both workers answer at least once.
         results = [srv.get("/api/data", headers={"If-None-Match": old_tag}) for _ in range(8)]
         t.ok(all(r.status == 200 for r in results),

@@ -8,7 +8,8 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from fbtest import TAP, listing  # noqa: E402
 
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})? (\S+)( -?\d+)?$')
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)'
+                    r'(\{((?:[^"}]|"(?:[^"\\]|\\.)*")*)\})? (\S+)( -?\d+)?$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 REQS = "fb_http_requests_total"
 HIST = "fb_http_request_duration_seconds"
@@ -92,6 +93,37 @@ def main(t):
              "each scrape, from any worker, counts every earlier scrape (shared counters)")
         others = [val(s, REQS, route="/healthz", status="200") for s in scrapes]
         t.eq(len(set(others)), 1, "every scrape shows the same /healthz count")
+
+    with t.step("counters shared by both workers"):
+        workers = srv.per_worker()
+        t.eq(len(workers), 2, "a connection on each of the 2 workers")
+        if len(workers) == 2:
+            (pa, a), (pb, b) = sorted(workers.items())
+            before = parse(a.get("/metrics").text)[0]
+            for _ in range(3):
+                a.get("/api/data/999")
+            for _ in range(2):
+                b.get("/api/data/999")
+            b.request("DELETE", "/api/data")
+            on_a = parse(a.get("/metrics").text)[0]
+            on_b = parse(b.get("/metrics").text)[0]
+            for pid, m in ((pa, on_a), (pb, on_b)):
+                d404 = val(m, REQS, route="/api/data/{listing_id}", status="404") - \
+                    val(before, REQS, route="/api/data/{listing_id}", status="404")
+                t.eq(d404, 5.0, "worker %d sees the 404s of both workers (3 + 2)" % pid)
+                d405 = val(m, REQS, route="/api/data", status="405") - \
+                    val(before, REQS, route="/api/data", status="405")
+                t.eq(d405, 1.0, "worker %d sees the other's 405" % pid)
+            t.eq(val(on_b, REQS, route="/metrics", status="200") -
+                 val(before, REQS, route="/metrics", status="200"), 2.0,
+                 "worker %d counts the scrapes made on worker %d" % (pb, pa))
+            srv.seed([listing(400)])
+            t.eq([val(parse(w.get("/metrics").text)[0], "fb_listings_active") for w in (a, b)],
+                 [8.0, 8.0], "both workers report the new active count")
+            with srv.db() as c:
+                c.execute("DELETE FROM listings WHERE listing_id = 400")
+            a.close()
+            b.close()
 
     with t.step("latency histogram"):
         m, _ = parse(srv.get("/metrics").text)

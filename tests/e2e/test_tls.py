@@ -123,7 +123,7 @@ def main(t):
         except OSError:
             pass
         try:
-            with socket.create_connection((srv.host, srv.port), timeout=5) as s:
+            with socket.create_connection((srv.host, srv.port), timeout=1) as s:
                 insecure_context().wrap_socket(s).close()
         except (OSError, ssl.SSLError):
             pass

@@ -168,9 +168,12 @@ class _Step:
         self.t, self.name = t, name
 
     def __enter__(self):
+        self.t0 = time.monotonic()
         return self
 
     def __exit__(self, et, ev, tb):
+        if os.environ.get("FB_TIMING") == "1":
+            print("# step %r took %.2fs" % (self.name, time.monotonic() - self.t0), flush=True)
         if et is None:
             return False
         if et is KeyboardInterrupt:
@@ -383,6 +386,40 @@ class Server:
         return request(self.host, port, method, path, headers, body, tls,
                        context, timeout)
 
+    def worker_pids(self):
+        return child_pids(self.proc.pid) if self.proc else []
+
+    def per_worker(self, n_workers=2, tls=False, rounds=60):
+        """One keep-alive connection held by each worker: {pid: Pinned}.
+
+        Kore passes its accept lock to another worker when the holder
+        accepts worker_accept_threshold (16) connections in one go, so
+        bursts of idle connections move the lock around; a probe request
+        after each burst lands on whichever worker holds it.  /proc tells
+        which worker holds a connection."""
+        pids = self.worker_pids()
+        port = self.tls_port if tls else self.port
+        found, filler = {}, []
+        try:
+            for _ in range(rounds):
+                p = Pinned(self.host, port, tls)
+                p.request("GET", "/healthz")
+                owner = connection_owner(port, p.local_port(), pids)
+                if owner is not None and owner not in found:
+                    found[owner] = p
+                else:
+                    p.close()
+                if len(found) >= n_workers:
+                    break
+                for c in filler:
+                    c.close()
+                filler = [socket.create_connection((self.host, port), timeout=5)
+                          for _ in range(40)]
+        finally:
+            for c in filler:
+                c.close()
+        return found
+
     def raw(self, data, tls=False, timeout=10, context=None):
         port = self.tls_port if tls else self.port
         return raw_request(self.host, port, data, tls, timeout, context)
@@ -558,6 +595,34 @@ def request(host, port, method, path, headers=None, body=None, tls=False,
         conn.close()
 
 
+class Pinned:
+    """A keep-alive connection; every request goes to the same worker."""
+
+    def __init__(self, host, port, tls=False, timeout=10):
+        if tls:
+            self.conn = http.client.HTTPSConnection(host, port, timeout=timeout,
+                                                    context=insecure_context())
+        else:
+            self.conn = http.client.HTTPConnection(host, port, timeout=timeout)
+
+    def request(self, method, path, headers=None, body=None):
+        self.conn.request(method, path, body=body, headers=headers or {})
+        r = self.conn.getresponse()
+        data = r.read()
+        if r.will_close:
+            raise RuntimeError("the server closed a keep-alive connection")
+        return Response(r.status, r.reason, r.getheaders(), data, version=r.version)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def local_port(self):
+        return self.conn.sock.getsockname()[1]
+
+    def close(self):
+        self.conn.close()
+
+
 def raw_request(host, port, data, tls=False, timeout=10, context=None):
     """Send bytes as they are; read until the server closes or one whole
     response has arrived.  Returns the raw bytes."""
@@ -642,3 +707,57 @@ def parse_response(buf, head_only=False):
     else:
         r.body = rest
     return r
+
+
+# --------------------------------------------------------------------------
+# which worker holds a connection (Linux /proc)
+# --------------------------------------------------------------------------
+
+def child_pids(pid):
+    kids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...; comm may contain spaces
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid:
+            kids.append(int(d))
+    return kids
+
+
+def connection_owner(server_port, client_port, pids):
+    """The pid among pids whose socket is the server side of the TCP
+    connection 127.0.0.1:client_port -> :server_port, or None."""
+    want_local = "%04X" % server_port
+    want_remote = "%04X" % client_port
+    inode = None
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    parts = line.split()
+                    if parts[1].endswith(":" + want_local) and parts[2].endswith(":" + want_remote):
+                        inode = parts[9]
+        except OSError:
+            continue
+    if inode is None:
+        return None
+    target = "socket:[%s]" % inode
+    for pid in pids:
+        fd_dir = "/proc/%d/fd" % pid
+        try:
+            for fd in os.listdir(fd_dir):
+                try:
+                    if os.readlink(os.path.join(fd_dir, fd)) == target:
+                        return pid
+                except OSError:
+                    pass
+        except OSError:
+            pass
+    return None

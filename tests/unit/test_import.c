@@ -1,0 +1,165 @@
+/*
+ * import.c: both formats, every kind of bad row, idempotence (updated_at
+ * stays), --dry-run, --strict and --clear-db, 64-bit ids and unicode.
+ */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "test.h"
+
+static char	errors[4096];
+
+static void
+collect(void *arg, const char *msg)
+{
+	(void)arg;
+	strncat(errors, msg, sizeof(errors) - strlen(errors) - 2);
+	strcat(errors, "\n");
+}
+
+static const struct fb_import_cb	cb = { collect, NULL, NULL };
+
+static const char	flat[] =
+	"listing_id,release_title,primary_artist,price_value,release_year,"
+	"comments,posted,status\r\n"
+	"9007199254740993,Homogenic,Bj\xc3\xb6rk,12.5,1997,"
+	"\"sleeve, \"\"mint\"\"\nsecond line\",2025-06-27T15:36:31-07:00,"
+	"For Sale\r\n"
+	"3639550236,Keep Hope Alive,The Crystal Method,1.09,0,,"
+	"2025-07-22T10:16:22-07:00,For Sale\r\n";
+
+static const char	bad[] =
+	"listing_id,release_title,price_value,release_year\n"
+	",No id,1.00,1990\n"
+	"11,Bad price,abc,1990\n"
+	"12,Bad year,1.00,19x0\n"
+	"13,Too few\n"
+	"14,Bad \xff utf8,1.00,1990\n"
+	"15,Good,2.00,1991\n";
+
+static const char	discogs[] =
+	"listing_id,artist,title,label,catno,format,release_id,status,price,"
+	"listed,comments,media_condition,sleeve_condition,accept_offer,"
+	"external_id,weight,format_quantity,flat_shipping,location\n"
+	"501,Sigur R\xc3\xb3s,( ),Fat Cat,FATCD22,\"CD, Album\",123,For Sale,"
+	"9.99,2025-01-02 10:00:00,nice,Mint (M),Near Mint (NM or M-),N,,"
+	"100,1,2.50,shelf 3\n";
+
+static int
+run(struct fb_db *db, const char *csv, int flags, struct fb_import_stats *s)
+{
+	struct fb_err	err = { 0, "" };
+	int		rc;
+
+	errors[0] = '\0';
+	rc = fb_import_buffer(db, csv, strlen(csv), "test.csv", flags, &cb,
+	    s, &err);
+	if (rc != FB_OK)
+		printf("# import failed: %s\n", err.msg);
+	return (rc);
+}
+
+static int64_t
+count(struct fb_db *db, const char *sql)
+{
+	sqlite3_stmt	*st = fb_db_prepare(db, sql, NULL);
+	int64_t		 n = -1;
+
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return (n);
+}
+
+static void
+test_flat(struct fb_db *db)
+{
+	struct fb_import_stats	s;
+
+	EQ_INT(run(db, flat, 0, &s), FB_OK, "flat export imports");
+	EQ_INT(s.added, 2, "two added");
+	EQ_INT(count(db, "SELECT price_value FROM listings WHERE listing_id ="
+	    " 9007199254740993"), 1250, "2^53+1 id and 12.5 exact");
+	EQ_INT(count(db, "SELECT count(*) FROM listings WHERE comments = "
+	    "'sleeve, \"mint\"' || char(10) || 'second line'"), 1,
+	    "multi-line quoted comment");
+	EQ_INT(count(db, "SELECT count(*) FROM listings WHERE release_year "
+	    "IS NULL AND listing_id = 3639550236"), 1, "year 0 means unknown");
+	EQ_INT(count(db, "SELECT count(*) FROM listings WHERE primary_artist "
+	    "= 'Bj\xc3\xb6rk'"), 1, "unicode kept");
+	fb_db_exec(db, "UPDATE listings SET updated_at = 'then'", NULL);
+	EQ_INT(run(db, flat, 0, &s), FB_OK, "re-import");
+	EQ_INT(s.unchanged, 2, "re-import changes nothing");
+	EQ_INT(s.added + s.updated, 0, "nothing added or updated");
+	EQ_INT(count(db, "SELECT count(*) FROM listings WHERE updated_at = "
+	    "'then'"), 2, "updated_at stays on a re-import");
+}
+
+static void
+test_bad_rows(struct fb_db *db)
+{
+	struct fb_import_stats	s;
+
+	EQ_INT(run(db, bad, FB_IMPORT_STRICT, &s), FB_OK, "strict runs");
+	EQ_INT(s.skipped, 5, "five bad rows");
+	EQ_INT(count(db, "SELECT count(*) FROM listings WHERE listing_id = 15"),
+	    0, "--strict wrote nothing");
+	EQ_INT(run(db, bad, 0, &s), FB_OK, "lenient runs");
+	EQ_INT(s.added, 1, "the good row is added");
+	OK(strstr(errors, "line 2: listing_id: missing") != NULL,
+	    "missing listing_id named");
+	OK(strstr(errors, "line 3: price_value: 'abc' is not a price") != NULL,
+	    "bad price named");
+	OK(strstr(errors, "line 4: release_year: '19x0' is not a number") !=
+	    NULL, "bad year named");
+	OK(strstr(errors, "line 5: expected 4 fields, found 2") != NULL,
+	    "wrong field count named");
+	OK(strstr(errors, "line 6: release_title: invalid UTF-8") != NULL,
+	    "invalid UTF-8 named");
+}
+
+static void
+test_modes(struct fb_db *db)
+{
+	struct fb_import_stats	s;
+	int64_t			before = count(db, "SELECT count(*) FROM "
+				    "listings");
+
+	EQ_INT(run(db, discogs, FB_IMPORT_DRY_RUN, &s), FB_OK, "dry run");
+	EQ_INT(s.added, 1, "dry run reports the addition");
+	EQ_INT(count(db, "SELECT count(*) FROM listings"), before,
+	    "dry run wrote nothing");
+	EQ_INT(run(db, discogs, FB_IMPORT_CLEAR, &s), FB_OK, "clear-db");
+	EQ_INT(count(db, "SELECT count(*) FROM listings"), 1,
+	    "--clear-db replaced the inventory");
+	OK(strcmp(s.format, "Discogs inventory export") == 0, "format told");
+	EQ_INT(count(db, "SELECT count(*) FROM listings WHERE primary_format ="
+	    " 'CD' AND format_names = 'CD, Album' AND shipping_price = 250 "
+	    "AND primary_artist = 'Sigur R\xc3\xb3s' AND catalog_number = "
+	    "'FATCD22' AND condition = 'Mint (M)'"), 1,
+	    "Discogs columns mapped");
+}
+
+int
+main(void)
+{
+	struct fb_db	db;
+	struct fb_err	err = { 0, "" };
+	char		dir[] = "/tmp/fb_test_import_XXXXXX", path[64];
+
+	if (mkdtemp(dir) == NULL)
+		return (1);
+	(void)snprintf(path, sizeof(path), "%s/t.db", dir);
+	if (fb_db_open(&db, path, &err) != FB_OK ||
+	    fb_db_migrate(&db, &err) != FB_OK)
+		return (1);
+	test_flat(&db);
+	test_bad_rows(&db);
+	test_modes(&db);
+	fb_db_close(&db);
+	(void)snprintf(path, sizeof(path), "rm -rf %s", dir);
+	if (system(path) != 0)
+		return (1);
+	return (TEST_DONE());
+}
