@@ -29,7 +29,13 @@ CORE_SRC := src/err.c src/buf.c src/log.c src/timeutil.c src/env.c \
 # Files that run inside Kore.
 KORE_SIDE := src/app.c src/ctx.c src/reply.c src/cache.c src/metrics.c \
 	     src/stream.c src/api.c src/api_catalog.c
+# The plugin host (src/public/freakinbeats-plugin.h is its whole ABI).
+CORE_SRC += src/plugin_load.c
+KORE_SIDE += src/plugin.c src/plugin_route.c src/plugin_api.c \
+	     src/plugin_stream.c src/auth.c
 HEADERS := $(wildcard src/*.h)
+PLUGIN_H := src/public/freakinbeats-plugin.h
+HEADERS += $(PLUGIN_H)
 
 MODULE	:= $(BUILD)/freakinbeats.so
 CLI	:= $(BUILD)/freakinbeats
@@ -44,8 +50,49 @@ UNIT_ASAN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/asan_%)
 TOOLS	:= $(BUILD)/tests/gen_listings
 
 .PHONY: all run test bench deps clean check-style
+.SECONDARY: $(CORE_OBJ) $(ASAN_OBJ) $(MOD_OBJ)
 
 all: $(KORE_BIN) $(MODULE) $(CLI)
+
+# Plugins: each plugins/NAME/ folder becomes build/plugins/NAME.so, built
+# against the public header only (no -Isrc), so an ABI break fails `make
+# all`.  Fixture plugins for the tests: build/tests/plugins/NAME.so.
+PLUGIN_DIRS := $(patsubst plugins/%/,%,$(wildcard plugins/*/))
+PLUGINS	:= $(PLUGIN_DIRS:%=$(BUILD)/plugins/%.so)
+FIXTURE_PLUGINS := $(patsubst tests/fixtures/plugins/%.c,\
+		   $(BUILD)/tests/plugins/%.so,\
+		   $(wildcard tests/fixtures/plugins/*.c))
+PLUGIN_CFLAGS := -std=c99 -D_GNU_SOURCE -O2 -g $(WARN) -Isrc/public \
+		 -fPIC -fvisibility=hidden
+PLUGIN_LIBS := -ljansson
+PREFIX	?= /usr/local
+
+all: $(PLUGINS)
+test: $(FIXTURE_PLUGINS)
+fixtures: $(FIXTURE_PLUGINS)
+
+define plugin_rule
+$(BUILD)/plugins/$(1).so: $(wildcard plugins/$(1)/*.c) $(PLUGIN_H)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(PLUGIN_CFLAGS) -shared -o $$@ \
+	    $(wildcard plugins/$(1)/*.c) $$(PLUGIN_LIBS)
+endef
+$(foreach p,$(PLUGIN_DIRS),$(eval $(call plugin_rule,$(p))))
+
+$(BUILD)/tests/plugins/%.so: tests/fixtures/plugins/%.c $(PLUGIN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $< $(PLUGIN_LIBS)
+
+$(BUILD)/tests/test_plugin $(BUILD)/tests/asan_test_plugin: \
+    $(FIXTURE_PLUGINS)
+
+# make install: the plugin header, for plugins built out of the tree.
+install-header: $(PLUGIN_H)
+	install -d $(DESTDIR)$(PREFIX)/include
+	install -m 644 $(PLUGIN_H) $(DESTDIR)$(PREFIX)/include/
+install: install-header
+
+.PHONY: fixtures install install-header
 
 run: deps all
 	@mkdir -p conf/cert
@@ -70,7 +117,7 @@ deps:
 	fi
 
 $(MODULE): $(MOD_OBJ)
-	$(CC) -shared -o $@ $(MOD_OBJ) $(LIBS)
+	$(CC) -shared -o $@ $(MOD_OBJ) $(LIBS) $(PLUGIN_LIBS)
 
 $(BUILD)/mod/%.o: src/%.c $(HEADERS) $(KORE_BIN)
 	@mkdir -p $(dir $@)

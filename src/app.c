@@ -58,6 +58,7 @@ kore_parent_configure(int argc, char **argv)
 	app_migrate();
 	if (fb_metrics_init(&err) != FB_OK)
 		app_fail("%s", err.msg);
+	fb_plugins_open();
 	if (fb_cfg.discogs_token[0] == '\0')
 		fb_log(FB_LOG_WARN, "DISCOGS_TOKEN is not set: no sync will "
 		    "run");
@@ -68,6 +69,7 @@ kore_worker_configure(void)
 {
 	struct fb_err	err = { 0, "" };
 
+	fb_plugins_init();
 	if (fb_db_open(&fb_w.db, fb_cfg.db_path, &err) != FB_OK ||
 	    fb_db_prepare_version(&fb_w.db, &err) != FB_OK) {
 		fb_log(FB_LOG_ERROR, "worker %u: %s", worker->id, err.msg);
@@ -79,6 +81,7 @@ kore_worker_configure(void)
 void
 kore_worker_teardown(void)
 {
+	fb_plugins_fini();
 	fb_cache_clear();
 	fb_db_close(&fb_w.db);
 	fb_w.db_ok = 0;

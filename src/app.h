@@ -324,6 +324,241 @@ int	fb_import_buffer(struct fb_db *, const char *, size_t, const char *,
 int	fb_facets_run(struct fb_db *, const struct fb_query *,
 	    struct fb_buf *, struct fb_err *);
 
+/*
+ * row.c: a listing as typed column values, the way mapping.lua's map()
+ * leaves it and the sync writes it.  v[i] is the column
+ * fb_listing_columns[i]; ids, integers, booleans and money (hundredths)
+ * are FB_VAL_INT, weight is FB_VAL_REAL, text and custom_metadata (JSON
+ * object text) are FB_VAL_TEXT.  FB_VAL_UNSET means map() did not return
+ * the column (Lua cannot tell nil from absent): the sync writes NULL for
+ * it, except for the columns release details fill in later (genres,
+ * styles, country, barcode, master_id, master_url), which it leaves as
+ * they are.  custom_metadata is never UNSET after map(): NULL or an
+ * object.
+ */
+#define FB_ROW_MAX		64	/* >= fb_listing_ncolumns */
+
+#define FB_VAL_UNSET		0
+#define FB_VAL_NULL		1
+#define FB_VAL_INT		2
+#define FB_VAL_REAL		3
+#define FB_VAL_TEXT		4
+
+struct fb_value {
+	int		type;
+	int64_t		i;
+	double		d;
+	char		*s;				/* owned, NUL-ended */
+	size_t		len;
+};
+
+struct fb_row {
+	struct fb_value	v[FB_ROW_MAX];
+};
+
+void	fb_row_init(struct fb_row *);
+void	fb_row_cleanup(struct fb_row *);		/* back to all-UNSET */
+int	fb_row_column(const char *);			/* index, or -1 */
+const struct fb_value *fb_row_get(const struct fb_row *, const char *);
+void	fb_row_set_int(struct fb_row *, int, int64_t);
+void	fb_row_set_real(struct fb_row *, int, double);
+void	fb_row_set_text(struct fb_row *, int, const char *, size_t);
+void	fb_row_set_null(struct fb_row *, int);
+int	fb_row_bind(const struct fb_row *, int, sqlite3_stmt *, int);
+int	fb_money_from_double(double, int64_t *);
+int	fb_money_from_text(const char *, int64_t *);
+
+/*
+ * script.c: one sandboxed Lua 5.4 state holding the three rules.  Only
+ * base (no dofile, loadfile, collectgarbage; load is text-only), string
+ * (no dump), table, math, utf8 and os.time/date/clock; each script has
+ * its own _ENV; memory is capped; every call has an instruction budget
+ * that pcall cannot swallow.  Not thread-safe: one per worker or thread.
+ */
+#define FB_SCRIPT_MAP		0	/* mapping.lua: map(listing) */
+#define FB_SCRIPT_KEEP		1	/* filter.lua: keep(row, listing) */
+#define FB_SCRIPT_SCORE		2	/* ranking.lua: score(row, q, rel) */
+#define FB_SCRIPT_N		3
+
+#define FB_LUA_MEM_MAX		(32 * 1024 * 1024)	/* bytes, per state */
+#define FB_LUA_TICK		1000	/* instructions per budget check */
+#define FB_LUA_INSTR_LOAD	(10 * 1000 * 1000)	/* running a chunk */
+#define FB_LUA_INSTR_CALL	(1000 * 1000)	/* one map or keep call */
+#define FB_LUA_INSTR_SCORE	(200 * 1000)	/* one score call */
+#define FB_LUA_INSTR_RANK	(4 * 1000 * 1000)	/* one search, all */
+#define FB_RANK_CANDIDATES	200	/* best text matches ranking sees */
+
+struct lua_State;
+struct json_t;
+
+struct fb_lua {
+	struct lua_State *L;
+	size_t		 mem_used;
+	size_t		 mem_max;
+	int		 ref[FB_SCRIPT_N];		/* LUA_NOREF: none */
+	int		 is_tripped;			/* budget ran out */
+	int64_t		 ticks_left;			/* this call */
+	int64_t		 batch_ticks;			/* -1: no batch */
+	int		 n_prints;
+	struct json_t	*pending;			/* freed after a call */
+	char		 names[FB_SCRIPT_N][300];	/* "scripts/x.lua" */
+	char		 traceback[1024];		/* of the last error */
+};
+
+extern const char *const	fb_script_files[FB_SCRIPT_N];
+extern const char *const	fb_script_funcs[FB_SCRIPT_N];
+
+struct fb_lua *fb_lua_new(size_t, struct fb_err *);
+void	fb_lua_free(struct fb_lua *);
+int	fb_lua_load(struct fb_lua *, int, const char *, const char *, size_t,
+	    struct fb_err *);
+int	fb_lua_call(struct fb_lua *, int, int (*)(struct lua_State *),
+	    void *, int, int64_t, struct fb_err *);
+void	fb_lua_batch(struct fb_lua *, int64_t);
+int	fb_lua_top(const struct fb_lua *);
+
+/* script_api.c: the sandbox's own versions of print, load, tostring... */
+void	fb_script_api_open(struct lua_State *);
+void	fb_script_env_new(struct lua_State *, const char *);
+
+/*
+ * hook.c: the typed calls the sync and the search make, and each one's
+ * failure policy.  All leave the Lua stack as they found it.
+ *   fb_hook_map: FB_OK with out filled (caller: fb_row_init before,
+ *     fb_row_cleanup after); FB_ERR: skip the listing, count it, report
+ *     err in the sync run.  listing is borrowed.
+ *   fb_hook_keep: FB_OK with *is_kept, and reason ("" or why not) when
+ *     left out; FB_ERR: *is_kept is 1 (the policy keeps it), err says why.
+ *   fb_hook_score: FB_OK with *score; FB_ERR: the search falls back to
+ *     text-match order.  st is on a row whose first columns are
+ *     fb_listing_select_list(); relevance is -bm25 (higher is better).
+ */
+struct fb_rules;
+
+int	fb_hook_map(struct fb_rules *, struct json_t *, struct fb_row *,
+	    struct fb_err *);
+int	fb_hook_keep(struct fb_rules *, const struct fb_row *,
+	    struct json_t *, int *, char *, size_t, struct fb_err *);
+int	fb_hook_score(struct fb_rules *, sqlite3_stmt *, const char *, double,
+	    double *, struct fb_err *);
+int	fb_hook_score_row(struct fb_rules *, const struct fb_row *,
+	    const char *, double, double *, struct fb_err *);
+void	fb_hook_batch(struct fb_rules *, int64_t);
+int	fb_hook_push_json(struct lua_State *, struct json_t *, int);
+int	fb_hook_push_stmt(struct lua_State *, sqlite3_stmt *);
+int	fb_hook_push_row(struct lua_State *, const struct fb_row *);
+int	fb_hook_to_row(struct fb_lua *, int, struct fb_row *,
+	    struct fb_err *);
+
+/*
+ * rules.c: SCRIPTS_DIR's three files loaded into one fb_lua, reloaded
+ * when a file changes.  A new version of a file goes live whole or not
+ * at all: it must compile, define its function and pass a self-check on
+ * a sample listing; otherwise the last good version (or the built-in
+ * default) stays and the error is kept for /api/rules.
+ */
+#define FB_RULES_LOADED		1	/* a new version is live */
+#define FB_RULES_FAILED		2	/* a new version was refused */
+#define FB_RULES_MISSING	3	/* the file went away */
+#define FB_RULES_CALL_FAILED	4	/* a hook call failed at run time */
+
+struct fb_rules_script {
+	char		 path[300];			/* chunk name */
+	char		*good_text;			/* NULL: built-in */
+	size_t		 good_len;
+	uint64_t	 good_hash;
+	int64_t		 loaded_at;
+	int		 is_default;
+	int		 is_missing;
+	int		 is_settling;			/* re-read next tick */
+	uint64_t	 sig[4];			/* ino size mtime */
+	uint64_t	 seen_hash;
+	uint64_t	 tried_hash;
+	char		 error[256];			/* "": none */
+	char		 traceback[1024];
+	int64_t		 error_at;
+	uint64_t	 n_call_errors;
+	char		 call_error[256];
+	int64_t		 call_error_at;
+	int64_t		 call_logged_at;
+};
+
+struct fb_rules {
+	char			 dir[256];
+	struct fb_lua		*lua;			/* in force */
+	struct fb_rules_script	 s[FB_SCRIPT_N];
+	uint64_t		 generation;		/* +1 per swap */
+	int			 is_probe;		/* a self-check */
+	/* Each event: (arg, rules, script, FB_RULES_*, change key). */
+	void			(*report)(void *, const struct fb_rules *,
+				    int, int, uint64_t);
+	void			*report_arg;
+};
+
+extern const char *const	fb_rules_defaults[FB_SCRIPT_N];
+extern const char		fb_rules_sample_listing[];
+
+int	fb_rules_init(struct fb_rules *, const char *, struct fb_err *);
+void	fb_rules_cleanup(struct fb_rules *);
+int	fb_rules_poll(struct fb_rules *);
+int	fb_rules_has_errors(const struct fb_rules *);
+void	fb_rules_json(const struct fb_rules *, struct fb_buf *);
+void	fb_rules_call_failed(struct fb_rules *, int, const struct fb_err *);
+
+/* search.c: the rules whose score() orders search results, or NULL. */
+void	fb_search_set_rules(struct fb_rules *);
+
+/*
+ * plugin_load.c: conf/plugins.conf and the checks made before a plugin
+ * may run: dlopen(RTLD_NOW | RTLD_LOCAL), the descriptor, its ABI and
+ * its name.  Kore-free; plugin.c runs what passed in each worker.
+ */
+#define FB_PLUGINS_CONF		"conf/plugins.conf"
+#define FB_PLUGINS_MAX		32
+#define FB_PLUGIN_SETTINGS_MAX	32
+#define FB_PLUGIN_NAME_MAX	32
+
+#define FB_PLUGIN_LISTED	0	/* in the conf, not opened yet */
+#define FB_PLUGIN_OPENED	1	/* file, descriptor and ABI are good */
+#define FB_PLUGIN_LOADED	2	/* init succeeded (in this worker) */
+#define FB_PLUGIN_REFUSED	3	/* see reason */
+
+struct fb_plugin_setting {
+	char		*key;
+	char		*value;
+};
+
+struct fb_plugin_rec {
+	char		 name[FB_PLUGIN_NAME_MAX + 1];
+	char		 path[256];
+	int		 line;				/* in the conf */
+	int		 state;
+	char		 reason[256];
+	void		*handle;			/* dlopen */
+	const void	*entry;		/* const struct fb_plugin * */
+	uint32_t	 abi_major, abi_minor;
+	int		 n_settings;
+	struct fb_plugin_setting settings[FB_PLUGIN_SETTINGS_MAX];
+};
+
+struct fb_plugin_set {
+	char		 conf[256];
+	int		 has_conf;			/* the file exists */
+	int		 n_errors;			/* bad lines */
+	char		 first_error[256];
+	int		 n;
+	struct fb_plugin_rec list[FB_PLUGINS_MAX];
+};
+
+int	fb_plugin_conf_read(struct fb_plugin_set *, const char *);
+void	fb_plugin_conf_parse(struct fb_plugin_set *, char *, const char *);
+void	fb_plugin_open(struct fb_plugin_rec *);
+void	fb_plugin_refuse(struct fb_plugin_rec *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+const char *fb_plugin_setting_get(const struct fb_plugin_rec *,
+	    const char *);
+void	fb_plugin_set_cleanup(struct fb_plugin_set *);
+
 /* tls.c: a self-signed pair for first runs. */
 int	fb_tls_ensure_pair(const char *, const char *, struct fb_err *);
 

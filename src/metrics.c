@@ -30,6 +30,7 @@ static struct shared_metrics	*shm;
 static const char	*route_names[FB_R_MAX] = {
 	"/healthz", "/metrics", "/api/data", "/api/data/{listing_id}",
 	"/api/search", "/api/filter", "/api/facets", "unknown",
+	"/api/plugins", "plugin",
 };
 
 static const uint64_t	bucket_us[N_BUCKETS] = {

@@ -183,12 +183,13 @@ fb_parse_id(const char *s, int64_t *out)
 static int
 params_add(struct fb_params *p, char *pair, struct fb_err *err)
 {
-	char	*eq, *value = "";
+	char	*eq, *value;
 
 	if ((eq = strchr(pair, '=')) != NULL) {
 		*eq = '\0';
 		value = eq + 1;
-	}
+	} else
+		value = pair + strlen(pair);	/* "?x": x is empty */
 	if (fb_url_decode(pair, NULL) != FB_OK || *pair == '\0') {
 		fb_err_set(err, "query: a parameter name is badly encoded");
 		return (FB_ERR);

@@ -41,6 +41,7 @@ static void	sql_substring(struct fb_sql *, struct fb_buf *,
 static void	sql_exact(struct fb_sql *, const char *, const char *);
 static void	sql_order(const struct fb_query *, struct fb_sql *);
 static void	fts_phrase(struct fb_buf *, const char *, size_t);
+static int	query_is_narrow(const struct fb_query *);
 
 int
 fb_query_parse(struct fb_query *qr, const struct fb_params *p, int mode,
@@ -139,17 +140,25 @@ fb_query_sql(const struct fb_query *qr, struct fb_sql *sql)
 	fb_buf_init(&sql->order, 128);
 	fb_buf_init(&fts, 128);
 	fb_buf_init(&tri, 128);
-	fb_buf_appends(&sql->text, "FROM listings l");
+	/*
+	 * A text match drives the query: the FTS rows come first (CROSS JOIN
+	 * fixes the order) and is_active is kept off its index, otherwise
+	 * SQLite walks every active row and runs the match for each.
+	 */
 	if (qr->q != NULL && fb_query_fts(qr->q, &fts) > 0) {
-		fb_buf_appends(&sql->text, " JOIN (SELECT rowid AS id, "
+		fb_buf_appends(&sql->text, "FROM (SELECT rowid AS id, "
 		    "bm25(listings_fts, " BM25_WEIGHTS ") AS score FROM "
-		    "listings_fts WHERE listings_fts MATCH ?) m ON "
-		    "m.id = l.listing_id");
+		    "listings_fts WHERE listings_fts MATCH ?) m CROSS JOIN "
+		    "listings l ON l.listing_id = m.id");
 		sql_bind_text(sql, NULL, strdup(fb_buf_cstr(&fts)));
 		sql->has_fts = 1;
-	}
-	fb_buf_appends(&sql->text, qr->include_inactive ? " WHERE 1" :
-	    " WHERE l.is_active = 1");
+	} else
+		fb_buf_appends(&sql->text, "FROM listings l");
+	if (qr->include_inactive)
+		fb_buf_appends(&sql->text, " WHERE 1");
+	else
+		fb_buf_appends(&sql->text, query_is_narrow(qr) ?
+		    " WHERE +l.is_active = 1" : " WHERE l.is_active = 1");
 	if (qr->mode == FB_QUERY_FILTER) {
 		sql_exact(sql, "l.primary_artist", qr->artist);
 		sql_exact(sql, "l.primary_label", qr->label);
@@ -338,6 +347,28 @@ sql_order(const struct fb_query *qr, struct fb_sql *sql)
 	fb_buf_appendf(&sql->order, " ORDER BY %s IS NULL, %s %s, "
 	    "l.listing_id DESC", keys[sort], keys[sort],
 	    is_desc ? "DESC" : "ASC");
+}
+
+/* A text index (words or trigrams) picks the rows, not is_active. */
+static int
+query_is_narrow(const struct fb_query *qr)
+{
+	const char	*subs[4];
+	int		 i;
+
+	if (qr->q != NULL && *qr->q != '\0')
+		return (1);
+	if (qr->mode == FB_QUERY_FILTER)
+		return (0);
+	subs[0] = qr->artist;
+	subs[1] = qr->label;
+	subs[2] = qr->genre;
+	subs[3] = qr->format;
+	for (i = 0; i < 4; i++) {
+		if (subs[i] != NULL && strlen(subs[i]) >= 3)
+			return (1);
+	}
+	return (0);
 }
 
 /* An FTS5 phrase: "text" with inner quotes doubled. */

@@ -14,6 +14,10 @@
 
 static int	reply_is_tls(struct http_request *);
 static int	etag_matches(const char *, const char *);
+static void	page_base(struct http_request *, struct fb_buf *);
+static int	is_page_param(const char *, size_t);
+static void	page_link(struct fb_buf *, const struct fb_buf *, int64_t,
+		    int64_t, const char *);
 
 void
 fb_reply(struct fb_ctx *ctx, int status, const char *type, const void *d,
@@ -86,31 +90,70 @@ void
 fb_reply_page_headers(struct fb_ctx *ctx, int64_t total,
     const struct fb_page *page)
 {
-	struct fb_buf	link;
-	int64_t		lim = page->limit, off = page->offset, last;
-	const char	*path = ctx->req->path;
+	struct fb_buf	base, link;
+	int64_t		lim = page->limit, off = page->offset;
 	char		num[24];
 
 	(void)snprintf(num, sizeof(num), "%lld", (long long)total);
 	http_response_header(ctx->req, "x-total-count", num);
 	if (!page->has_limit || lim == 0)
 		return;
-	last = total > 0 ? (total - 1) / lim * lim : 0;
-	fb_buf_init(&link, 256);
-	fb_buf_appendf(&link, "<%s?limit=%lld&offset=0>; rel=\"first\"",
-	    path, (long long)lim);
+	fb_buf_init(&base, 256);
+	fb_buf_init(&link, 512);
+	page_base(ctx->req, &base);
+	page_link(&link, &base, lim, 0, "first");
 	if (off > 0)
-		fb_buf_appendf(&link, ", <%s?limit=%lld&offset=%lld>; "
-		    "rel=\"prev\"", path, (long long)lim,
-		    (long long)(off > lim ? off - lim : 0));
+		page_link(&link, &base, lim, off > lim ? off - lim : 0, "prev");
 	if (off + lim < total)
-		fb_buf_appendf(&link, ", <%s?limit=%lld&offset=%lld>; "
-		    "rel=\"next\"", path, (long long)lim,
-		    (long long)(off + lim));
-	fb_buf_appendf(&link, ", <%s?limit=%lld&offset=%lld>; rel=\"last\"",
-	    path, (long long)lim, (long long)last);
+		page_link(&link, &base, lim, off + lim, "next");
+	page_link(&link, &base, lim, total > 0 ? (total - 1) / lim * lim : 0,
+	    "last");
 	http_response_header(ctx->req, "link", fb_buf_cstr(&link));
+	fb_buf_cleanup(&base);
 	fb_buf_cleanup(&link);
+}
+
+/* "path?other=params&" : the request's own query minus limit and offset. */
+static void
+page_base(struct http_request *req, struct fb_buf *b)
+{
+	const char	*p = req->query_string, *end;
+	size_t		 n;
+
+	fb_buf_appends(b, req->path);
+	fb_buf_appendc(b, '?');
+	while (p != NULL && *p != '\0') {
+		end = strchr(p, '&');
+		n = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (n > 0 && !is_page_param(p, n)) {
+			fb_buf_append(b, p, n);
+			fb_buf_appendc(b, '&');
+		}
+		p = end != NULL ? end + 1 : NULL;
+	}
+}
+
+/* Whether the raw pair p[0..n) is limit or offset (with or without =). */
+static int
+is_page_param(const char *p, size_t n)
+{
+	const char	*eq = memchr(p, '=', n);
+	size_t		 name = eq != NULL ? (size_t)(eq - p) : n;
+
+	return ((name == 5 && strncmp(p, "limit", 5) == 0) ||
+	    (name == 6 && strncmp(p, "offset", 6) == 0));
+}
+
+static void
+page_link(struct fb_buf *link, const struct fb_buf *base, int64_t lim,
+    int64_t off, const char *rel)
+{
+	if (link->len > 0)
+		fb_buf_appends(link, ", ");
+	fb_buf_appendc(link, '<');
+	fb_buf_append(link, base->data, base->len);
+	fb_buf_appendf(link, "limit=%lld&offset=%lld>; rel=\"%s\"",
+	    (long long)lim, (long long)off, rel);
 }
 
 static int

@@ -23,6 +23,8 @@ enum fb_route {
 	FB_R_FILTER,
 	FB_R_FACETS,
 	FB_R_UNKNOWN,
+	FB_R_PLUGINS,
+	FB_R_PLUGIN,
 	FB_R_MAX
 };
 
@@ -75,6 +77,18 @@ void	fb_cache_clear(void);
 int	fb_metrics_init(struct fb_err *);
 void	fb_metrics_record(enum fb_route, int, uint64_t);
 void	fb_metrics_render(struct fb_buf *, int64_t);
+
+/*
+ * plugin.c: loadable endpoint modules (src/public/freakinbeats-plugin.h).
+ * The parent opens and checks them; each worker runs their init.
+ */
+void	fb_plugins_open(void);
+void	fb_plugins_init(void);
+void	fb_plugins_fini(void);
+
+/* auth.c: the admin's Bearer passphrase, compared in constant time. */
+int	fb_auth_admin(struct http_request *);
+int	fb_auth_require_admin(struct fb_ctx *);
 
 /* seccomp: each file that needs system calls declares them itself. */
 extern struct sock_filter	fb_db_seccomp[];

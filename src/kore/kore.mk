@@ -53,7 +53,7 @@ $(KORE_STAMP): $(KORE_PATCHES) $(KORE_DIR)/kore.mk \
 $(KORE_BIN): $(KORE_STAMP) $(KORE_PATCHES) $(KORE_DIR)/kore.mk
 	env -u MAKEFLAGS -u MFLAGS -u LDFLAGS \
 		make -C $(KORE_SRC) -j2 $(KORE_FLAVOR) kore
-	cp $(KORE_SRC)/kore $@
+	cp $(KORE_SRC)/kore $@.tmp && mv -f $@.tmp $@
 	@echo "kore: $$($@ -v), features: $$(cat $(KORE_FEATURES))"
 
 $(KORE_FEATURES): $(KORE_BIN)

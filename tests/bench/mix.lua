@@ -1,6 +1,7 @@
 -- mix.lua: the "mix" mode of make bench; a different URL on every request.
 --
---   wrk ... http://host:port -s tests/bench/mix.lua -- TEMPLATE IDS_FILE MAX_OFFSET
+--   wrk ... -s tests/bench/mix.lua http://HOST:PORT -- \
+--       TEMPLATE IDS_FILE MAX_OFFSET
 --
 -- TEMPLATE is a path whose placeholders are filled per request:
 --   {id}      a listing id drawn from IDS_FILE (gen_listings' DBPATH.ids)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark behind `make bench` (see tests/bench/README.md).
 #
-#   tests/bench/run.sh                 after `make all build/tests/gen_listings`
+#   tests/bench/run.sh      after `make all build/tests/gen_listings`
 #   BENCH_LISTINGS=20000 BENCH_SECONDS=2 tests/bench/run.sh
 #
 # Builds (or reuses) a generated shop in build/bench/bench.db, starts the
@@ -31,13 +31,17 @@ PY=python3
 # {id} and {offset} filled once; mode "mix" fills them per request in
 # mix.lua ({id}, {offset}, {word}); a target ending in .lua is a wrk
 # script of its own, run as is.  Add a route with one line here, and its
-# goal, as a ratio to /healthz, in TARGET below.
+# goal, as a ratio to /healthz, in TARGET below.  /healthz runs first and
+# last; the baseline of "x healthz" is the mean of its runs, so a machine
+# that slows down mid-run (another job, thermal limits) shows as two
+# different /healthz rows instead of skewing every ratio silently.
 ROWS=(
 	"/healthz|one|/healthz"
 	"/api/data/{id}|one|/api/data/{id}"
 	"/api/data/{id}|mix|/api/data/{id}"
 	"/api/data?limit=50|one|/api/data?limit=50&offset={offset}"
 	"/api/data?limit=50|mix|/api/data?limit=50&offset={offset}"
+	"/healthz|one|/healthz"
 )
 declare -A TARGET=(
 	["/api/data/{id}"]=0.6
@@ -48,11 +52,14 @@ RSS_TARGET_MB=200
 PAGE=50		# rows per page: the highest {offset} is total - PAGE
 
 SERVER_PID=""
+WRK_PID=""
+WRK_SPLIT=""
 PORT=""
 BASE=""
 TOTAL=0
 RESULTS=()
 WORKERS_AT_START=""
+LOAD_START=""
 
 note() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
@@ -60,14 +67,15 @@ die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 need_tools() {
 	local t
 	command -v wrk >/dev/null 2>&1 ||
-		die "wrk is missing: install it (apt-get install wrk, or make deps)"
+		die "wrk is missing: apt-get install wrk (make deps does it)"
 	for t in curl "$PY"; do
 		command -v "$t" >/dev/null 2>&1 || die "$t is missing"
 	done
 	[ -x "$KORE" ] || die "$KORE is missing: run make all first"
 	[ -x "$GEN" ] || die "$GEN is missing: run make $GEN first"
 	[[ $N =~ ^[1-9][0-9]*$ ]] || die "BENCH_LISTINGS: '$N' is not a count"
-	[[ $SECS =~ ^[1-9][0-9]*$ ]] || die "BENCH_SECONDS: '$SECS' is not whole seconds"
+	[[ $SECS =~ ^[1-9][0-9]*$ ]] ||
+		die "BENCH_SECONDS: '$SECS' is not whole seconds"
 	[[ $SEED =~ ^[0-9]+$ ]] || die "BENCH_SEED: '$SEED' is not a number"
 }
 
@@ -107,6 +115,9 @@ worker_pids() {
 
 stop_server() {
 	local kids pid
+	if [ -n "$WRK_PID" ]; then
+		kill -TERM "$WRK_PID" 2>/dev/null || true
+	fi
 	[ -n "$SERVER_PID" ] || return 0
 	kids=$(ps -o pid= --ppid "$SERVER_PID" 2>/dev/null || true)
 	kill -TERM "$SERVER_PID" 2>/dev/null || true
@@ -130,6 +141,7 @@ log_tail() {
 
 # The server with no Discogs access at all: no token, no timer.
 start_server() {
+	local deadline
 	PORT=$(free_port)
 	BASE="http://127.0.0.1:$PORT"
 	env -u DISCOGS_TOKEN -u ADMIN_PASSPHRASE \
@@ -138,7 +150,8 @@ start_server() {
 	    DISCOGS_API_URL=http://127.0.0.1:9 \
 	    "$KORE" -f -n -r -c kore.conf >"$LOG" 2>&1 &
 	SERVER_PID=$!
-	for _ in $(seq 100); do
+	deadline=$((${EPOCHREALTIME/./} + 10000000))
+	while [ "${EPOCHREALTIME/./}" -lt "$deadline" ]; do
 		if ! kill -0 "$SERVER_PID" 2>/dev/null; then
 			log_tail
 			die "the server exited during start-up"
@@ -157,7 +170,8 @@ start_server() {
 # Active listings, from the server's own X-Total-Count.
 read_total() {
 	TOTAL=$(curl -sf -D - -o /dev/null "$BASE/api/data?limit=1" |
-	    tr -d '\r' | awk -F': *' 'tolower($1) == "x-total-count" {print $2}')
+	    tr -d '\r' |
+	    awk -F': *' 'tolower($1) == "x-total-count" {print $2}')
 	[[ $TOTAL =~ ^[0-9]+$ ]] || die "no X-Total-Count on /api/data?limit=1"
 	note "$TOTAL active listings"
 }
@@ -171,21 +185,55 @@ one_path() {
 	printf '%s' "${t//\{word\}/silent}"
 }
 
-# Runs wrk for one row; appends "label|mode|rps|p99 ms|MB/s|bad" to RESULTS.
+# Established connections on each worker, as "n1/n2".  Kore 4.1's accept
+# lock stays with one worker until it is full, so that worker often gets
+# all of wrk's connections and a 2-core machine does half the work it
+# could: every row shows how they were spread, and skewed() flags it.
+conn_split() {
+	local pid n out=""
+	for pid in $(worker_pids); do
+		n=$(ss -Htnp state established "( sport = :$PORT )" \
+		    2>/dev/null | grep -c "pid=$pid," || true)
+		out="${out:+$out/}$n"
+	done
+	printf '%s' "${out:-?}"
+}
+
+# Runs wrk for one row; appends "label|mode|rps|p99 ms|MB/s|bad|split"
+# to RESULTS.
 run_row() {
-	local label=$1 mode=$2 target=$3 out max=$((TOTAL > PAGE ? TOTAL - PAGE : 0))
+	local label=$1 mode=$2 target=$3
+	local max=$((TOTAL > PAGE ? TOTAL - PAGE : 0))
 	local args=("${WRK_OPTS[@]}" -d "${SECS}s")
 	if [[ $target == *.lua ]]; then
 		args+=(-s "$target" "$BASE")
 	elif [ "$mode" = mix ]; then
-		args+=(-s tests/bench/mix.lua "$BASE" -- "$target" "$DB.ids" "$max")
+		args+=(-s tests/bench/mix.lua "$BASE" --
+		    "$target" "$DB.ids" "$max")
 	else
 		curl -s -o /dev/null "$BASE$(one_path "$target")" || true
 		args+=("$BASE$(one_path "$target")")
 	fi
 	note "wrk $label ($mode, ${SECS}s)"
-	out=$(wrk "${args[@]}" 2>&1) || { echo "$out" >&2; die "wrk failed on $label"; }
-	RESULTS+=("$label|$mode|$(parse_wrk <<<"$out")")
+	run_wrk "${args[@]}"
+	RESULTS+=("$label|$mode|$(parse_wrk <"$OUT/wrk.out")|$WRK_SPLIT")
+}
+
+# One wrk run into $OUT/wrk.out; WRK_SPLIT gets the connections' spread.
+run_wrk() {
+	if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+		log_tail
+		die "the server is gone"
+	fi
+	wrk "$@" >"$OUT/wrk.out" 2>&1 &
+	WRK_PID=$!
+	sleep "$(awk -v s="$SECS" 'BEGIN {print s / 2}')"
+	WRK_SPLIT=$(conn_split)
+	if ! wait "$WRK_PID"; then
+		cat "$OUT/wrk.out" >&2
+		die "wrk failed: wrk $*"
+	fi
+	WRK_PID=""
 }
 
 # wrk's text -> "req/s|p99 in ms|MB/s|non-2xx and socket errors".
@@ -215,11 +263,14 @@ parse_wrk() {
 measure_dump() {
 	local line best="" bytes=0 code t
 	for _ in 1 2 3; do
-		line=$(curl -s -o /dev/null --max-time 120 \
-		    -w '%{time_total} %{size_download} %{http_code}' "$BASE/api/data")
+		line=$(curl -s -o /dev/null --max-time 120 -w \
+		    '%{time_total} %{size_download} %{http_code}' \
+		    "$BASE/api/data" || true)
 		read -r t bytes code <<<"$line"
-		[ "$code" = 200 ] || die "GET /api/data answered $code"
-		if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a < b)}'; then
+		[ "${code:-}" = 200 ] ||
+			die "GET /api/data answered ${code:-nothing}"
+		if [ -z "$best" ] ||
+		    awk -v a="$t" -v b="$best" 'BEGIN {exit !(a < b)}'; then
 			best=$t
 		fi
 	done
@@ -230,7 +281,7 @@ measure_dump() {
 # One more dump, kept on disk and checked element by element.
 check_dump() {
 	local body=$OUT/dump.json head=$OUT/dump.headers
-	curl -s --max-time 120 -D "$head" -o "$body" "$BASE/api/data"
+	curl -s --max-time 120 -D "$head" -o "$body" "$BASE/api/data" || true
 	DUMP_CHECK=$("$PY" - "$body" "$head" "$DB" 2>&1 <<'EOF'
 import json, sqlite3, sys
 body, head, db = sys.argv[1:4]
@@ -253,7 +304,8 @@ while True:
         break
     obj, i = dec.raw_decode(text, i)
     n += 1
-    if not isinstance(obj, dict) or not isinstance(obj.get("listing_id"), str):
+    if not isinstance(obj, dict) or \
+            not isinstance(obj.get("listing_id"), str):
         sys.exit("element %d is not a listing" % n)
     inactive += obj.get("is_active") is not True
     while text[i:i + 1] in (" ", "\t", "\r", "\n"):
@@ -266,7 +318,8 @@ while True:
 if text[i + 1:].strip(ws):
     sys.exit("trailing data after the array")
 con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
-active = con.execute("SELECT count(*) FROM listings WHERE is_active = 1").fetchone()[0]
+active = con.execute(
+    "SELECT count(*) FROM listings WHERE is_active = 1").fetchone()[0]
 total = hdr.get("x-total-count")
 ok = str(n) == total and n == active and inactive == 0
 print("%s: %d elements, X-Total-Count %s, active rows %d%s" % (
@@ -274,7 +327,7 @@ print("%s: %d elements, X-Total-Count %s, active rows %d%s" % (
     "" if inactive == 0 else ", %d inactive in the dump" % inactive))
 EOF
 ) || DUMP_CHECK="INVALID ($(tail -n 1 <<<"$DUMP_CHECK"))"
-	rm -f "$body"
+	rm -f "$body" "$head"
 }
 
 # Peak RSS (VmHWM) of the workers: their sum and the largest, in MB.
@@ -283,7 +336,9 @@ measure_rss() {
 	RSS_SUM=0
 	RSS_MAX=0
 	for pid in $(worker_pids); do
-		kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+		kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" \
+		    2>/dev/null || true)
+		kb=${kb:-0}
 		RSS_SUM=$((RSS_SUM + kb))
 		if [ "$kb" -gt "$RSS_MAX" ]; then RSS_MAX=$kb; fi
 	done
@@ -296,47 +351,73 @@ verdict() {
 		print ok ? "PASS" : "MISS" }'
 }
 
+# True when a worker holds under a quarter of its fair share of connections.
+skewed() {
+	awk -v s="$1" 'BEGIN {
+		n = split(s, c, "/"); t = 0; min = -1
+		for (i = 1; i <= n; i++) {
+			t += c[i]
+			if (min < 0 || c[i] < min) min = c[i]
+		}
+		exit !(n > 1 && t > 0 && min * n * 4 < t) }'
+}
+
 table_line() {
-	printf '%-28s %-4s %9s %9s %8s %8s %9s  %s\n' "$@"
+	printf '%-22s %-4s %7s %9s %7s %7s %6s %9s  %s\n' "$@"
 }
 
 print_table() {
-	local r label mode rps p99 mbs bad base=0 ratio kb goal
-	table_line route mode "req/s" p99 "MB/s" "KB/resp" "x healthz" target
+	local r label mode rps p99 mbs bad split base=0 nbase=0 ratio kb goal
+	table_line route mode "req/s" p99 "MB/s" "KB/resp" conns "x healthz" \
+	    target
 	for r in "${RESULTS[@]}"; do
-		IFS='|' read -r label mode rps p99 mbs bad <<<"$r"
-		if [ "$label" = /healthz ] && [ "$base" = 0 ]; then base=$rps; fi
+		IFS='|' read -r label mode rps p99 mbs bad split <<<"$r"
+		if [ "$label" = /healthz ]; then
+			base=$((base + rps))
+			nbase=$((nbase + 1))
+		fi
 	done
+	if [ "$nbase" -gt 0 ]; then base=$((base / nbase)); fi
 	for r in "${RESULTS[@]}"; do
-		IFS='|' read -r label mode rps p99 mbs bad <<<"$r"
-		ratio=$(awk -v a="$rps" -v b="$base" 'BEGIN {printf "%.2f", b ? a / b : 0}')
-		kb=$(awk -v m="$mbs" -v r="$rps" 'BEGIN {printf "%.1f", r ? m * 1024 / r : 0}')
-		goal=""
-		if [ -n "${TARGET[$label]:-}" ]; then
-			goal=">=${TARGET[$label]}x $(verdict "$ratio" ">=" "${TARGET[$label]}")"
+		IFS='|' read -r label mode rps p99 mbs bad split <<<"$r"
+		ratio=$(awk -v a="$rps" -v b="$base" \
+		    'BEGIN {printf "%.2f", b ? a / b : 0}')
+		kb=$(awk -v m="$mbs" -v r="$rps" \
+		    'BEGIN {printf "%.1f", r ? m * 1024 / r : 0}')
+		goal=${TARGET[$label]:-}
+		if [ -n "$goal" ]; then
+			goal=">=${goal}x $(verdict "$ratio" ">=" "$goal")"
 		fi
 		if [ "$bad" -gt 0 ]; then
 			goal="$goal ERRORS: $bad non-2xx/socket"
 		fi
-		table_line "$label" "$mode" "$rps" "${p99}ms" "$mbs" "$kb" "$ratio" "$goal"
+		if skewed "$split"; then
+			goal="$goal (conns skewed)"
+		fi
+		table_line "$label" "$mode" "$rps" "${p99}ms" "$mbs" "$kb" \
+		    "$split" "$ratio" "$goal"
 	done
 	print_footer
 }
 
 print_footer() {
-	local mb sum max
+	local mb per sum max
 	mb=$(awk -v b="$DUMP_BYTES" 'BEGIN {printf "%.1f", b / 1048576}')
+	per=$(awk -v b="$DUMP_BYTES" -v n="$TOTAL" \
+	    'BEGIN {printf "%.0f", n ? b / n : 0}')
 	sum=$((RSS_SUM / 1024))
 	max=$((RSS_MAX / 1024))
-	printf 'full /api/data dump: %.2f s, %s MB (%d rows, %s/row), %s\n' \
-	    "$DUMP_S" "$mb" "$TOTAL" \
-	    "$(awk -v b="$DUMP_BYTES" -v n="$TOTAL" 'BEGIN {printf "%.0f B", n ? b / n : 0}')" \
-	    "target <=${DUMP_TARGET_S} s $(verdict "$DUMP_S" "<=" "$DUMP_TARGET_S")"
+	printf 'full /api/data dump: %.2f s, %s MB (%d rows, %s B/row), ' \
+	    "$DUMP_S" "$mb" "$TOTAL" "$per"
+	printf 'target <=%s s %s\n' "$DUMP_TARGET_S" \
+	    "$(verdict "$DUMP_S" "<=" "$DUMP_TARGET_S")"
 	printf 'dump JSON: %s\n' "$DUMP_CHECK"
-	printf 'peak RSS: worker max %d MB, all workers %d MB, target <%d MB (all) %s\n' \
-	    "$max" "$sum" "$RSS_TARGET_MB" \
+	printf 'peak RSS: worker max %d MB, all workers %d MB, ' "$max" "$sum"
+	printf 'target <%d MB (all) %s\n' "$RSS_TARGET_MB" \
 	    "$(verdict "$sum" "<=" "$((RSS_TARGET_MB - 1))")"
 	printf 'server: %s\n' "$SERVER_HEALTH"
+	printf 'machine: %s CPUs, load average %s at start, %s at the end\n' \
+	    "$(nproc)" "$LOAD_START" "$(cut -d' ' -f1 /proc/loadavg)"
 }
 
 # Did a worker die or restart, and did the server log an error?
@@ -346,7 +427,8 @@ check_server() {
 	errors=$(grep -ciE 'error|died|signal|abort|sanitizer' "$LOG" || true)
 	SERVER_HEALTH="workers $WORKERS_AT_START"
 	if [ "$now" != "$WORKERS_AT_START" ]; then
-		SERVER_HEALTH="WORKERS CHANGED: $WORKERS_AT_START-> $now (a worker died?)"
+		SERVER_HEALTH="WORKERS CHANGED: $WORKERS_AT_START-> $now"
+		SERVER_HEALTH="$SERVER_HEALTH (a worker died?)"
 	fi
 	SERVER_HEALTH="$SERVER_HEALTH, $errors suspicious log lines in $LOG"
 }
@@ -354,9 +436,12 @@ check_server() {
 main() {
 	local row label mode target
 	need_tools
+	LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
 	build_db
 	start_server
 	read_total
+	note "warming up (1 s of /healthz, not reported)"
+	wrk -t2 -c32 -d1s "$BASE/healthz" >/dev/null 2>&1 || true
 	for row in "${ROWS[@]}"; do
 		IFS='|' read -r label mode target <<<"$row"
 		run_row "$label" "$mode" "$target"

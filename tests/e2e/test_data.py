@@ -6,9 +6,11 @@ import datetime
 import http.client
 import json
 import os
+import random
 import re
 import socket
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from fbtest import TAP, listing, parse_response  # noqa: E402
@@ -131,6 +133,12 @@ def main(t):
 
     def alive(desc):
         t.eq(srv.get("/healthz").status, 200, "%s: /healthz still answers 200" % desc)
+
+    with t.step("GET /healthz"):
+        r = srv.get("/healthz")
+        t.eq(r.status, 200, "GET /healthz is 200")
+        t.match(r.header("content-type"), r"^application/json", "/healthz is JSON")
+        t.eq((r.json_or_none() or {}).get("status"), "ok", '/healthz says "status": "ok"')
 
     # -- the list ----------------------------------------------------------
     with t.step("GET /api/data"):
@@ -291,6 +299,64 @@ def main(t):
              "got %s" % r.status)
         alive("bad parameters")
 
+    with t.step("hostile query strings"):
+        # (path, acceptable statuses, a name the error must carry)
+        cases = [
+            ("/api/data?limit", (400,), "limit"),          # a name without "="
+            ("/api/data?offset", (400,), "offset"),
+            ("/api/data?bogus", (400,), "bogus"),
+            ("/api/data?include_inactive", (200, 400), None),
+            ("/api/data/1005?x", (400,), "x"),
+            ("/healthz?x", (200, 400), None),
+            ("/metrics?x", (200, 400), None),
+            ("/api/data?limit=5&&&&offset=1&", (200,), None),
+            ("/api/data?=5", (400,), None),
+            ("/api/data?&", (200,), None),
+            ("/api/data?%00=1", (400,), None),
+            ("/api/data?limit=1%26offset=2", (400,), "limit"),
+            ("/api/data?" + "a" * 5000 + "=1", (400, 414), None),
+            ("/api/data?limit=" + "%41" * 2000, (400, 414), None),
+            ("/api/data?limit=" + "%41" * 300, (400,), "limit"),
+        ]
+        for path, statuses, name in cases:
+            label = "GET %s" % (path if len(path) < 60 else path[:40] + "...")
+            try:
+                r = srv.get(path)
+            except Exception as e:  # a dead worker drops the connection
+                t.ok(False, "%s: an answer" % label, "%s: %s" % (type(e).__name__, e))
+                continue
+            t.ok(r.status in statuses, "%s: status in %s" % (label, statuses),
+                 "got %s %s" % (r.status, r.text[:200]))
+            if r.status >= 400:
+                t.json_error(r, r.status, label, [name] if name and r.status == 400 else None)
+            elif not path.startswith("/metrics"):
+                t.ok(r.json_or_none() is not None, "%s: a JSON answer" % label)
+            alive(label)
+        t.no_crash(srv, "no worker died from hostile query strings")
+
+    with t.step("fuzzed queries and ids"):
+        rnd = random.Random(20240101)
+        atoms = ["limit", "offset", "include_inactive", "=", "=", "&", "%", "%0", "%00", "%zz",
+                 "+", "1", "-1", "0", "9" * 25, "a", "%C3%A9", "%FF", "'", '"', ";", "%26", "%3D",
+                 "/", "..", "x" * 100, "%20", "%23", "%2F", "%0A", "\\"]
+        failures = []
+        for _ in range(300):
+            tail = "".join(rnd.choice(atoms) for _ in range(rnd.randint(1, 8)))
+            tail = tail.replace("\\", "%5C")
+            path = rnd.choice(["/api/data?", "/api/data/1005?", "/api/data/", "/healthz?"]) + tail
+            try:
+                r = srv.get(path, timeout=5)
+            except Exception as e:
+                failures.append("%s -> %s" % (path, type(e).__name__))
+                continue
+            body = r.json_or_none()
+            if r.status >= 500 or body is None or (r.status >= 400 and not (
+                    isinstance(body, dict) and "error" in body)):
+                failures.append("%s -> %s %s" % (path, r.status, r.text[:80]))
+        t.eq(failures, [], "300 fuzzed requests: each gets a JSON answer below 500")
+        alive("fuzzed requests")
+        t.no_crash(srv, "no worker died from fuzzed requests")
+
     # -- hostile ids ---------------------------------------------------------
     with t.step("hostile ids"):
         hostile = ["%00", "1%00", "%001", '"', "%22", "1%22", "%22%3B%20DROP%20TABLE%20listings%3B",
@@ -387,6 +453,7 @@ def main(t):
                 r2 = srv.get(path, headers={"If-None-Match": inm})
                 t.eq(r2.status, 304, "%s: If-None-Match %s is 304" % (path, inm))
                 t.eq(r2.body, b"", "%s: 304 has no body" % path)
+                t.eq(r2.header("etag"), tag, "%s: 304 carries the ETag" % path)
             r2 = srv.get(path, headers={"If-None-Match": '"something-else"'})
             t.eq(r2.status, 200, "%s: a different If-None-Match is 200" % path)
         r = srv.get("/api/data/424242", headers={"If-None-Match": "*"})
@@ -502,6 +569,25 @@ def main(t):
         alive("clients leaving mid-stream")
         t.eq(len(srv.get("/api/data", timeout=30).json()), len(active_all),
              "a full dump still works after clients left mid-stream")
+        # Clients that read nothing only hold themselves up.
+        slow = []
+        try:
+            for _ in range(4):
+                so = socket.socket()
+                so.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                so.connect((srv.host, srv.port))
+                so.sendall(b"GET /api/data HTTP/1.1\r\nHost: x\r\n\r\n")
+                slow.append(so)
+            time.sleep(0.3)
+            t0 = time.monotonic()
+            ok = srv.get("/healthz", timeout=5).status == 200 and \
+                len(srv.get("/api/data", timeout=10).json()) == len(active_all)
+            took = time.monotonic() - t0
+            t.ok(ok and took < 5, "4 stalled dump readers do not hold up other requests",
+                 "ok %s, took %.2fs" % (ok, took))
+        finally:
+            for so in slow:
+                so.close()
         # Caps on a large shop.
         r = srv.get("/api/data?limit=1000000000", timeout=30)
         page = r.json_or_none() or []

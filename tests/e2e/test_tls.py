@@ -82,8 +82,11 @@ def main(t):
                 version, buf = tls_exchange(srv, only(v, seclevel0=True), req)
                 t.ok(False, "%s is refused" % name, "handshake succeeded with %s" % version)
             except ssl.SSLError as e:
-                local = "NO_PROTOCOLS_AVAILABLE" in str(e) or "NO_CIPHERS" in str(e)
-                t.ok(not local, "%s is refused by the server" % name, str(e))
+                if "NO_PROTOCOLS_AVAILABLE" in str(e) or "NO_CIPHERS" in str(e):
+                    # This client's OpenSSL cannot even offer the old protocol.
+                    t.ok(True, "%s is refused # SKIP the client cannot offer %s" % (name, name))
+                else:
+                    t.ok(True, "%s is refused by the server (%s)" % (name, e.reason or e))
             except (ConnectionError, OSError) as e:
                 t.ok(True, "%s is refused by the server (%s)" % (name, type(e).__name__))
         t.eq(srv.get("/healthz", tls=True).status, 200, "HTTPS still serves after refused handshakes")
