@@ -11,8 +11,8 @@ CC	?= cc
 BUILD	:= build
 WARN	:= -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wshadow -Wpointer-arith -Wcast-qual -Wsign-compare
-CFLAGS_BASE := -std=c99 -D_GNU_SOURCE -O2 -g $(WARN) -Isrc
-LIBS	:= -lsqlite3 -lcrypto -lm -lpthread
+CFLAGS_BASE := -std=c99 -D_GNU_SOURCE -O2 -g $(WARN) -Isrc -I/usr/include/lua5.4
+LIBS	:= -lsqlite3 -lcrypto -lm -lpthread -ljansson -llua5.4
 SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 	   -fno-omit-frame-pointer
 
@@ -25,10 +25,13 @@ include src/kore/kore.mk
 CORE_SRC := src/err.c src/buf.c src/log.c src/timeutil.c src/env.c \
 	    src/config.c src/params.c src/db.c src/db_migrate.c \
 	    src/listing.c src/listing_page.c src/tls.c src/query.c \
-	    src/search.c src/csv.c src/import.c src/facets.c
+	    src/search.c src/csv.c src/import.c src/facets.c \
+	    src/fts.c \
+	    src/row.c src/script.c src/script_api.c src/hook.c src/rules.c \
+	    src/rules_default.c
 # Files that run inside Kore.
 KORE_SIDE := src/app.c src/ctx.c src/reply.c src/cache.c src/metrics.c \
-	     src/stream.c src/api.c src/api_catalog.c
+	     src/stream.c src/api.c src/api_catalog.c src/api_rules.c
 # The plugin host (src/public/freakinbeats-plugin.h is its whole ABI).
 CORE_SRC += src/plugin_load.c
 KORE_SIDE += src/plugin.c src/plugin_route.c src/plugin_api.c \
@@ -47,7 +50,7 @@ ASAN_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/asan/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_ASAN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/asan_%)
-TOOLS	:= $(BUILD)/tests/gen_listings
+TOOLS	:= $(BUILD)/tests/gen_listings $(BUILD)/tests/bench_rules
 
 .PHONY: all run test bench deps clean check-style
 .SECONDARY: $(CORE_OBJ) $(ASAN_OBJ) $(MOD_OBJ)
@@ -123,7 +126,7 @@ $(BUILD)/mod/%.o: src/%.c $(HEADERS) $(KORE_BIN)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(KORE_CFLAGS) -DFB_KORE_MODULE -fPIC -c -o $@ $<
 
-CLI_SRC	:= src/cli.c src/cli_import.c
+CLI_SRC	:= src/cli.c src/cli_import.c src/cli_rules.c
 
 $(CLI): $(CLI_SRC) src/cli.h $(CORE_OBJ)
 	$(CC) $(CFLAGS_BASE) -o $@ $(CLI_SRC) $(CORE_OBJ) $(LIBS)
@@ -145,6 +148,10 @@ $(BUILD)/tests/asan_test_%: tests/unit/test_%.c tests/unit/test.h $(ASAN_OBJ)
 	$(CC) $(CFLAGS_BASE) $(SAN) -Itests/unit -o $@ $< $(ASAN_OBJ) $(LIBS)
 
 $(BUILD)/tests/gen_listings: tests/bench/gen_listings.c $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -o $@ $< $(CORE_OBJ) $(LIBS)
+
+$(BUILD)/tests/bench_rules: tests/bench/bench_rules.c $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -o $@ $< $(CORE_OBJ) $(LIBS)
 

@@ -70,6 +70,7 @@ kore_worker_configure(void)
 	struct fb_err	err = { 0, "" };
 
 	fb_plugins_init();
+	fb_rules_worker_init();
 	if (fb_db_open(&fb_w.db, fb_cfg.db_path, &err) != FB_OK ||
 	    fb_db_prepare_version(&fb_w.db, &err) != FB_OK) {
 		fb_log(FB_LOG_ERROR, "worker %u: %s", worker->id, err.msg);
@@ -83,6 +84,7 @@ kore_worker_teardown(void)
 {
 	fb_plugins_fini();
 	fb_cache_clear();
+	fb_rules_worker_cleanup();
 	fb_db_close(&fb_w.db);
 	fb_w.db_ok = 0;
 }

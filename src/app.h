@@ -144,6 +144,7 @@ enum fb_stmt_id {
 	FB_ST_LISTING_PAGE_ALL,
 	FB_ST_META_GET,
 	FB_ST_META_SET,
+	FB_ST_FTS_TOUCH,
 	FB_ST_MAX
 };
 
@@ -183,6 +184,12 @@ void	fb_db_rollback(struct fb_db *);
 /* db_migrate.c: schema steps keyed by PRAGMA user_version. */
 int	fb_db_migrate(struct fb_db *, struct fb_err *);
 int	fb_db_schema_version(void);
+
+/* fts.c: bulk writers bring the text indexes up to date at the end. */
+int	fb_fts_defer_begin(struct fb_db *, struct fb_err *);
+int	fb_fts_touch(struct fb_db *, int64_t, struct fb_err *);
+int	fb_fts_touch_all(struct fb_db *, struct fb_err *);
+int	fb_fts_defer_end(struct fb_db *, struct fb_err *);
 
 /* listing.c: a listing row <-> JSON; the column list is defined there. */
 #define FB_COL_TEXT		1	/* TEXT, rendered as string or null */
@@ -365,6 +372,7 @@ void	fb_row_set_real(struct fb_row *, int, double);
 void	fb_row_set_text(struct fb_row *, int, const char *, size_t);
 void	fb_row_set_null(struct fb_row *, int);
 int	fb_row_bind(const struct fb_row *, int, sqlite3_stmt *, int);
+void	fb_row_from_stmt(struct fb_row *, sqlite3_stmt *);
 int	fb_money_from_double(double, int64_t *);
 int	fb_money_from_text(const char *, int64_t *);
 
@@ -397,6 +405,7 @@ struct fb_lua {
 	size_t		 mem_max;
 	int		 ref[FB_SCRIPT_N];		/* LUA_NOREF: none */
 	int		 is_tripped;			/* budget ran out */
+	int		 is_exhausted;			/* hit the cap once */
 	int64_t		 ticks_left;			/* this call */
 	int64_t		 batch_ticks;			/* -1: no batch */
 	int		 n_prints;

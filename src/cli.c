@@ -25,6 +25,9 @@ static const struct command	commands[] = {
 	{ "import", "[--clear-db] [--dry-run] [--strict] FILE.csv",
 	    "import a CSV export (the original's or Discogs')",
 	    fb_cli_import },
+	{ "rules", "check [--db URL]",
+	    "load the Lua rules, report errors, show what they would do",
+	    fb_cli_rules },
 	{ NULL, NULL, NULL, NULL }
 };
 

@@ -64,64 +64,68 @@ static const char	step1[] =
 	" UPDATE meta SET value = value + 1 WHERE key = 'data_version'; END;";
 
 /*
- * Step 2: full-text search, kept in step by triggers in the writer's own
- * transaction.  listings_fts (words, diacritics folded, prefixes of 2-3
- * letters indexed) serves q=; listings_tri (trigrams) serves the
- * substring filters artist=, label=, genre=, format= without a scan.
- * Only edits to indexed columns touch the indexes.
+ * Step 2: full-text search.  listings_fts (words, diacritics folded,
+ * prefixes of 2-3 letters indexed) serves q=; listings_tri (trigrams)
+ * serves the substring filters artist=, label=, genre=, format= without
+ * a scan.  Both keep their own copy of the text so a row can be removed
+ * by rowid alone.  Triggers keep them in step in the writer's own
+ * transaction; a bulk writer (import, sync) sets meta.fts_deferred and
+ * brings them up to date in two set-based statements at the end (fts.c),
+ * bumping the data version once instead of once per row,
+ * because FTS5 flushes its buffer at every statement and a row-by-row
+ * import of 100k listings would take five times as long.
  */
+#define FTS_LIVE	"WHEN (SELECT value FROM meta WHERE key = 'fts_deferred')"\
+			" IS NOT 1 "
+#define FTS_NEW		" INSERT INTO listings_fts(rowid, release_title," \
+	"  artist_names, label_names, catalog_number, barcode, comments)" \
+	"  VALUES (new.listing_id, new.release_title, new.artist_names," \
+	"  new.label_names, new.catalog_number, new.barcode, new.comments);"
+#define TRI_NEW		" INSERT INTO listings_tri(rowid, artist_names," \
+	"  label_names, genres, format_names) VALUES (new.listing_id," \
+	"  new.artist_names, new.label_names, new.genres, new.format_names);"
+
+#define VERSION_BUMP	" UPDATE meta SET value = value + 1" \
+	" WHERE key = 'data_version'; "
+
 static const char	step2[] =
 	"CREATE VIRTUAL TABLE listings_fts USING fts5(release_title,"
 	" artist_names, label_names, catalog_number, barcode, comments,"
-	" content='listings', content_rowid='listing_id',"
 	" tokenize='unicode61 remove_diacritics 2', prefix='2 3');"
 	"CREATE VIRTUAL TABLE listings_tri USING fts5(artist_names,"
-	" label_names, genres, format_names, content='listings',"
-	" content_rowid='listing_id', tokenize='trigram');"
-	"CREATE TRIGGER listings_fts_ins AFTER INSERT ON listings BEGIN"
-	" INSERT INTO listings_fts(rowid, release_title, artist_names,"
-	"  label_names, catalog_number, barcode, comments) VALUES"
-	"  (new.listing_id, new.release_title, new.artist_names,"
-	"  new.label_names, new.catalog_number, new.barcode, new.comments);"
-	" INSERT INTO listings_tri(rowid, artist_names, label_names, genres,"
-	"  format_names) VALUES (new.listing_id, new.artist_names,"
-	"  new.label_names, new.genres, new.format_names); END;"
-	"CREATE TRIGGER listings_fts_del AFTER DELETE ON listings BEGIN"
-	" INSERT INTO listings_fts(listings_fts, rowid, release_title,"
-	"  artist_names, label_names, catalog_number, barcode, comments)"
-	"  VALUES ('delete', old.listing_id, old.release_title,"
-	"  old.artist_names, old.label_names, old.catalog_number,"
-	"  old.barcode, old.comments);"
-	" INSERT INTO listings_tri(listings_tri, rowid, artist_names,"
-	"  label_names, genres, format_names) VALUES ('delete',"
-	"  old.listing_id, old.artist_names, old.label_names, old.genres,"
-	"  old.format_names); END;"
+	" label_names, genres, format_names, tokenize='trigram');"
+	"INSERT INTO meta (key, value) VALUES ('fts_deferred', 0);"
+	"CREATE TRIGGER listings_fts_ins AFTER INSERT ON listings " FTS_LIVE
+	"BEGIN" FTS_NEW TRI_NEW " END;"
+	"CREATE TRIGGER listings_fts_del AFTER DELETE ON listings " FTS_LIVE
+	"BEGIN DELETE FROM listings_fts WHERE rowid = old.listing_id;"
+	" DELETE FROM listings_tri WHERE rowid = old.listing_id; END;"
 	"CREATE TRIGGER listings_fts_upd AFTER UPDATE OF release_title,"
 	" artist_names, label_names, catalog_number, barcode, comments"
-	" ON listings BEGIN"
-	" INSERT INTO listings_fts(listings_fts, rowid, release_title,"
-	"  artist_names, label_names, catalog_number, barcode, comments)"
-	"  VALUES ('delete', old.listing_id, old.release_title,"
-	"  old.artist_names, old.label_names, old.catalog_number,"
-	"  old.barcode, old.comments);"
-	" INSERT INTO listings_fts(rowid, release_title, artist_names,"
-	"  label_names, catalog_number, barcode, comments) VALUES"
-	"  (new.listing_id, new.release_title, new.artist_names,"
-	"  new.label_names, new.catalog_number, new.barcode, new.comments);"
-	" END;"
+	" ON listings " FTS_LIVE
+	"BEGIN DELETE FROM listings_fts WHERE rowid = old.listing_id;"
+	FTS_NEW " END;"
 	"CREATE TRIGGER listings_tri_upd AFTER UPDATE OF artist_names,"
-	" label_names, genres, format_names ON listings BEGIN"
-	" INSERT INTO listings_tri(listings_tri, rowid, artist_names,"
-	"  label_names, genres, format_names) VALUES ('delete',"
-	"  old.listing_id, old.artist_names, old.label_names, old.genres,"
-	"  old.format_names);"
-	" INSERT INTO listings_tri(rowid, artist_names, label_names, genres,"
-	"  format_names) VALUES (new.listing_id, new.artist_names,"
-	"  new.label_names, new.genres, new.format_names); END;"
-	"INSERT INTO listings_fts(listings_fts) VALUES ('rebuild');"
-	"INSERT INTO listings_tri(listings_tri) VALUES ('rebuild');"
+	" label_names, genres, format_names ON listings " FTS_LIVE
+	"BEGIN DELETE FROM listings_tri WHERE rowid = old.listing_id;"
+	TRI_NEW " END;"
+	"INSERT INTO listings_fts(rowid, release_title, artist_names,"
+	" label_names, catalog_number, barcode, comments) SELECT listing_id,"
+	" release_title, artist_names, label_names, catalog_number, barcode,"
+	" comments FROM listings;"
+	"INSERT INTO listings_tri(rowid, artist_names, label_names, genres,"
+	" format_names) SELECT listing_id, artist_names, label_names, genres,"
+	" format_names FROM listings;"
 	"CREATE INDEX idx_listings_primary_label ON listings(primary_label);"
-	"CREATE INDEX idx_listings_release_year ON listings(release_year);";
+	"CREATE INDEX idx_listings_release_year ON listings(release_year);"
+	"DROP TRIGGER listings_ins; DROP TRIGGER listings_upd;"
+	"DROP TRIGGER listings_del;"
+	"CREATE TRIGGER listings_ins AFTER INSERT ON listings " FTS_LIVE
+	"BEGIN" VERSION_BUMP "END;"
+	"CREATE TRIGGER listings_upd AFTER UPDATE ON listings " FTS_LIVE
+	"BEGIN" VERSION_BUMP "END;"
+	"CREATE TRIGGER listings_del AFTER DELETE ON listings " FTS_LIVE
+	"BEGIN" VERSION_BUMP "END;";
 
 static const char	*steps[] = {
 	step1,

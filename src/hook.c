@@ -50,6 +50,7 @@ static json_t	*hook_json(lua_State *, int, int, const char **);
 static json_t	*hook_json_table(lua_State *, int, int, const char **);
 static int	hook_state_column(const char *);
 static void	hook_pending(lua_State *, json_t *);
+static void	hook_checked(struct fb_lua *, const struct fb_err *);
 
 /* Skip the listing on FB_ERR (the sync counts and reports it). */
 int
@@ -70,8 +71,9 @@ fb_hook_map(struct fb_rules *r, json_t *listing, struct fb_row *out,
 	a.listing = listing;
 	rc = fb_lua_call(r->lua, FB_SCRIPT_MAP, hook_map_call, &a, 1,
 	    FB_LUA_INSTR_CALL, err);
-	if (rc == FB_OK)
-		rc = fb_hook_to_row(r->lua, base + 1, out, err);
+	if (rc == FB_OK && (rc = fb_hook_to_row(r->lua, base + 1, out, err)) !=
+	    FB_OK)
+		hook_checked(r->lua, err);
 	lua_settop(L, base);
 	if (rc != FB_OK) {
 		fb_row_cleanup(out);
@@ -105,6 +107,7 @@ fb_hook_keep(struct fb_rules *r, const struct fb_row *row, json_t *listing,
 	if (rc == FB_OK && lua_type(L, base + 1) != LUA_TBOOLEAN) {
 		fb_err_set(err, "%s: keep must return true or false, not %s",
 		    r->lua->names[FB_SCRIPT_KEEP], luaL_typename(L, base + 1));
+		hook_checked(r->lua, err);
 		rc = FB_ERR;
 	} else if (rc == FB_OK && !lua_toboolean(L, base + 1)) {
 		*is_kept = 0;
@@ -412,6 +415,7 @@ hook_score(struct fb_rules *r, struct hook_args *a, double *score,
 		    r->lua->names[FB_SCRIPT_SCORE],
 		    lua_type(L, base + 1) == LUA_TNUMBER ? "nan or inf" :
 		    luaL_typename(L, base + 1));
+		hook_checked(r->lua, err);
 		rc = FB_ERR;
 	} else if (rc == FB_OK)
 		*score = lua_tonumber(L, base + 1);
@@ -510,7 +514,7 @@ hook_column(struct fb_lua *s, int col, struct fb_row *out,
 		fb_row_set_real(out, col, lua_tonumber(L, -1));
 		return (FB_OK);
 	case FB_COL_MONEY:
-		want = "a price such as 12.5 or \"12.50\"";
+		want = "a price such as 12.5 or \"12.50\", not negative";
 		if (hook_money(L, -1, &i) != FB_OK)
 			break;
 		fb_row_set_int(out, col, i);
@@ -527,14 +531,15 @@ hook_column(struct fb_lua *s, int col, struct fb_row *out,
 			break;
 		text = lua_tolstring(L, -1, &len);
 		if (len > TEXT_MAX || !fb_utf8_valid(text, len)) {
-			want = "UTF-8 text of at most 64 KB";
-			break;
+			fb_err_set(err, "%s: map: %s must be UTF-8 text of at "
+			    "most 64 KB", name, cname);
+			return (FB_ERR);
 		}
 		fb_row_set_text(out, col, text, len);
 		return (FB_OK);
 	}
-	fb_err_set(err, "%s: map: %s must be %s, not %s", name, cname, want,
-	    luaL_typename(L, -1));
+	fb_err_set(err, "%s: map: %s must be %s (got a %s)", name, cname,
+	    want, luaL_typename(L, -1));
 	return (FB_ERR);
 }
 
@@ -701,4 +706,11 @@ static void
 hook_pending(lua_State *L, json_t *j)
 {
 	(*(struct fb_lua **)lua_getextraspace(L))->pending = j;
+}
+
+/* A result refused in C has no Lua traceback: the message stands in. */
+static void
+hook_checked(struct fb_lua *s, const struct fb_err *err)
+{
+	(void)snprintf(s->traceback, sizeof(s->traceback), "%s", err->msg);
 }

@@ -90,6 +90,7 @@ static int	import_row(struct import *, struct fb_csv *, char *, size_t);
 static int	import_bind(struct import *, struct fb_csv *, int,
 		    const struct target *, char *, size_t);
 static void	import_report(struct import *, const char *);
+static const char *printable(char *, size_t, const char *);
 static int	column_index(const char *);
 
 int
@@ -149,10 +150,12 @@ fb_import_buffer(struct fb_db *db, const char *data, size_t len,
 	}
 	if (fb_db_begin(db, err) != FB_OK)
 		goto done;
-	if (((flags & FB_IMPORT_CLEAR) &&
-	    fb_db_exec(db, "DELETE FROM listings", err) != FB_OK) ||
+	if (fb_fts_defer_begin(db, err) != FB_OK ||
+	    ((flags & FB_IMPORT_CLEAR) && (fb_fts_touch_all(db, err) != FB_OK ||
+	    fb_db_exec(db, "DELETE FROM listings", err) != FB_OK)) ||
 	    import_prepare(&im, err) != FB_OK ||
-	    import_rows(&im, &csv, flags) != FB_OK) {
+	    import_rows(&im, &csv, flags) != FB_OK ||
+	    fb_fts_defer_end(db, err) != FB_OK) {
 		fb_db_rollback(db);
 		goto done;
 	}
@@ -352,7 +355,8 @@ import_rows(struct import *im, struct fb_csv *csv, int flags)
 static int
 import_row(struct import *im, struct fb_csv *csv, char *msg, size_t len)
 {
-	int	i, existed, rc;
+	struct fb_err	err = { 0, "" };
+	int		i, existed, rc;
 
 	if (csv->n_fields != im->n_fields) {
 		(void)snprintf(msg, len, "line %d: expected %d fields, found "
@@ -376,12 +380,19 @@ import_row(struct import *im, struct fb_csv *csv, char *msg, size_t len)
 		    sqlite3_errmsg(im->db->h));
 		return (FB_ERR);
 	}
-	if (sqlite3_changes(im->db->h) == 0)
+	if (sqlite3_changes(im->db->h) == 0) {
 		im->stats->unchanged++;
-	else if (existed)
+		return (FB_OK);
+	}
+	if (existed)
 		im->stats->updated++;
 	else
 		im->stats->added++;
+	if (fb_fts_touch(im->db, im->cur_id, &err) != FB_OK) {
+		(void)snprintf(msg, len, "line %d: %s", csv->row_line,
+		    err.msg);
+		return (FB_ERR);
+	}
 	return (FB_OK);
 }
 
@@ -395,7 +406,7 @@ import_bind(struct import *im, struct fb_csv *csv, int pos,
 	sqlite3_stmt		*st = im->st_upsert;
 	size_t			 n;
 	int64_t			 i;
-	char			*end;
+	char			*end, shown[48];
 	double			 d;
 
 	v = fb_csv_field(csv, t->field, &n);
@@ -445,14 +456,27 @@ import_bind(struct import *im, struct fb_csv *csv, int pos,
 	default:
 		if (t->is_primary && (end = memchr(v, ',', n)) != NULL)
 			n = (size_t)(end - v);
-		sqlite3_bind_text(st, pos, v, (int)n, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, pos, v, (int)n, SQLITE_STATIC);
 		return (FB_OK);
 	}
-	(void)snprintf(msg, len, "line %d: %s: '%.40s' is not %s",
-	    csv->row_line, name, v, col->type == FB_COL_MONEY ?
+	(void)snprintf(msg, len, "line %d: %s: '%s' is not %s",
+	    csv->row_line, name, printable(shown, sizeof(shown), v),
+	    col->type == FB_COL_MONEY ?
 	    "a price such as 12.50" : col->type == FB_COL_ID ?
 	    "an id (digits only)" : "a number");
 	return (FB_ERR);
+}
+
+/* At most len-1 bytes of s for a message: line breaks become spaces. */
+static const char *
+printable(char *out, size_t len, const char *s)
+{
+	size_t	i;
+
+	for (i = 0; i + 1 < len && s[i] != '\0'; i++)
+		out[i] = (unsigned char)s[i] < 0x20 ? ' ' : s[i];
+	out[i] = '\0';
+	return (out);
 }
 
 static void

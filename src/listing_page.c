@@ -31,20 +31,23 @@ fb_listing_page(struct fb_db *db, int include_inactive, int64_t offset,
 	struct fb_order	*o;
 	size_t		 i, end;
 
+	int		 rc = FB_OK;
+
 	if ((o = order_get(db, include_inactive, err)) == NULL)
 		return (FB_ERR);
 	fb_buf_appendc(b, '[');
 	end = (size_t)offset + (size_t)limit;
 	if (end > o->n_ids)
 		end = o->n_ids;
-	for (i = (size_t)offset; i < end; i++) {
+	(void)fb_db_exec(db, "BEGIN", NULL);	/* one snapshot, one lock */
+	for (i = (size_t)offset; i < end && rc == FB_OK; i++) {
 		if (i > (size_t)offset)
 			fb_buf_appendc(b, ',');
-		if (fb_listing_by_id(db, o->ids[i], b, err) != FB_OK)
-			return (FB_ERR);
+		rc = fb_listing_by_id(db, o->ids[i], b, err);
 	}
+	(void)fb_db_exec(db, "COMMIT", NULL);
 	fb_buf_appendc(b, ']');
-	return (FB_OK);
+	return (rc);
 }
 
 /* The number of listings in the set, or -1 on a database error. */

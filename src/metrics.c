@@ -8,6 +8,8 @@
  */
 #include <sys/mman.h>
 
+#include <stddef.h>
+
 #include "server.h"
 
 #define N_STATUS	16		/* distinct codes kept per route */
@@ -23,6 +25,10 @@ struct route_stats {
 
 struct shared_metrics {
 	struct route_stats	routes[FB_R_MAX];
+	uint64_t		rules_errors[FB_SCRIPT_N];
+	uint64_t		rules_call_failures[FB_SCRIPT_N];
+	uint64_t		rules_reloads[FB_SCRIPT_N];
+	uint64_t		rules_last_key[FB_SCRIPT_N];
 };
 
 static struct shared_metrics	*shm;
@@ -30,7 +36,7 @@ static struct shared_metrics	*shm;
 static const char	*route_names[FB_R_MAX] = {
 	"/healthz", "/metrics", "/api/data", "/api/data/{listing_id}",
 	"/api/search", "/api/filter", "/api/facets", "unknown",
-	"/api/plugins", "plugin",
+	"/api/plugins", "plugin", "/api/rules",
 };
 
 static const uint64_t	bucket_us[N_BUCKETS] = {
@@ -40,6 +46,7 @@ static const uint64_t	bucket_us[N_BUCKETS] = {
 
 static void	render_counts(struct fb_buf *, int);
 static void	render_histogram(struct fb_buf *, int);
+static void	render_rules(struct fb_buf *);
 
 int
 fb_metrics_init(struct fb_err *err)
@@ -102,6 +109,39 @@ fb_metrics_render(struct fb_buf *b, int64_t active)
 	    "# HELP fb_listings_active Listings currently for sale.\n"
 	    "# TYPE fb_listings_active gauge\n");
 	fb_buf_appendf(b, "fb_listings_active %lld\n", (long long)active);
+	if (shm != NULL)
+		render_rules(b);
+}
+
+/*
+ * A rules event (FB_RULES_*) of one script.  key names one change of one
+ * file (its content and stat), the same in every worker: a load, refusal
+ * or removal is counted once however many workers see it, and only the
+ * first to see it gets 1 (and logs it).  Run-time failures of a hook are
+ * counted every time.
+ */
+int
+fb_metrics_rules(int script, int kind, uint64_t key)
+{
+	uint64_t	old;
+
+	if (shm == NULL || script < 0 || script >= FB_SCRIPT_N)
+		return (1);
+	if (kind == FB_RULES_CALL_FAILED) {
+		__atomic_add_fetch(&shm->rules_call_failures[script], 1,
+		    __ATOMIC_RELAXED);
+		return (1);
+	}
+	old = __atomic_load_n(&shm->rules_last_key[script], __ATOMIC_RELAXED);
+	do {
+		if (old == key)
+			return (0);
+	} while (!__atomic_compare_exchange_n(&shm->rules_last_key[script],
+	    &old, key, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	__atomic_add_fetch(kind == FB_RULES_LOADED ?
+	    &shm->rules_reloads[script] : &shm->rules_errors[script], 1,
+	    __ATOMIC_RELAXED);
+	return (1);
 }
 
 static void
@@ -115,6 +155,41 @@ render_counts(struct fb_buf *b, int route)
 		    "status=\"%llu\"} %llu\n", route_names[route],
 		    (unsigned long long)r->status_code[i],
 		    (unsigned long long)r->status_count[i]);
+}
+
+/* fb_rules_*_total{script="..."}: every script, zeros included. */
+static void
+render_rules(struct fb_buf *b)
+{
+	static const struct {
+		const char	*name, *help;
+		size_t		 off;
+	} series[] = {
+		{ "fb_rules_errors_total", "Rule files refused (compile, "
+		    "missing function, self-check) or missing, by script.",
+		    offsetof(struct shared_metrics, rules_errors) },
+		{ "fb_rules_call_failures_total", "Rule calls that failed at "
+		    "run time (the failure policy applied), by script.",
+		    offsetof(struct shared_metrics, rules_call_failures) },
+		{ "fb_rules_reloads_total", "New rule versions that went "
+		    "live, by script.",
+		    offsetof(struct shared_metrics, rules_reloads) },
+	};
+	const uint64_t	*v;
+	size_t		 i;
+	int		 j;
+
+	for (i = 0; i < sizeof(series) / sizeof(series[0]); i++) {
+		fb_buf_appendf(b, "# HELP %s %s\n# TYPE %s counter\n",
+		    series[i].name, series[i].help, series[i].name);
+		v = (const uint64_t *)(const void *)((const char *)shm +
+		    series[i].off);
+		for (j = 0; j < FB_SCRIPT_N; j++)
+			fb_buf_appendf(b, "%s{script=\"%s\"} %llu\n",
+			    series[i].name, fb_script_files[j],
+			    (unsigned long long)__atomic_load_n(&v[j],
+			    __ATOMIC_RELAXED));
+	}
 }
 
 static void

@@ -208,10 +208,10 @@ plugin_init(struct fb_plugin_ctx *pc)
 		return;
 	}
 	fb_n_routes = first;
-	if (rc != FB_OK)
+	if (!pc->has_failed)
 		fb_plugin_refuse(rec, "plugin %s: init failed (returned %d)",
 		    rec->name, rc);
-	else if (pc->desc->fini != NULL)
+	else if (rc == FB_OK)
 		plugin_fini(pc);
 	rec->state = FB_PLUGIN_REFUSED;
 	fb_log(FB_LOG_ERROR, "%s; skipped", rec->reason);
@@ -297,7 +297,7 @@ list_plugin(struct fb_buf *b, struct fb_plugin_ctx *pc)
 static void
 list_routes(struct fb_buf *b, struct fb_plugin_ctx *pc)
 {
-	struct fb_route	*r;
+	struct fb_plugin_route	*r;
 	char		 methods[64];
 	int		 i, n = 0;
 

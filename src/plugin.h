@@ -26,8 +26,8 @@ struct fb_plugin_ctx {
 	int			 has_failed;	/* a claim failed in init */
 };
 
-/* A claimed path: exact, or a prefix ending in '/' (from "/x/*"). */
-struct fb_route {
+/* A claimed path: exact, or a prefix (kept with its final '/'). */
+struct fb_plugin_route {
 	struct fb_plugin_ctx	*pc;
 	char			 path[FB_ROUTE_PATH_MAX + 1];
 	size_t			 len;
@@ -40,7 +40,7 @@ struct fb_route {
 /* One request to a plugin route; lives on the dispatcher's stack. */
 struct fb_req {
 	struct fb_ctx		 ctx;
-	struct fb_route		*route;
+	struct fb_plugin_route		*route;
 	uint64_t		 serial;	/* tags the statements it uses */
 	char			*path_arg;	/* decoded rest of a prefix */
 	json_t			*body;
@@ -60,7 +60,7 @@ void	fb_plugin_log(const struct fb_plugin_ctx *, int, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 
 /* plugin_route.c */
-extern struct fb_route	fb_routes[FB_ROUTES_MAX];
+extern struct fb_plugin_route	fb_routes[FB_ROUTES_MAX];
 extern int		fb_n_routes;
 
 int	fb_plugin_route_add(struct fb_plugin_ctx *, int, const char *,

@@ -377,19 +377,20 @@ api_db_prepare(struct fb_req *r, const char *sql)
 	}
 	is_plugin_sql = 1;
 	if (sqlite3_prepare_v2(fb_w.db.h, sql, -1, &st, &tail) != SQLITE_OK)
-		why = sqlite3_errmsg(fb_w.db.h);
+		why = sqlite3_errcode(fb_w.db.h) == SQLITE_AUTH ?
+		    "refused: not a read-only query" :
+		    sqlite3_errmsg(fb_w.db.h);
 	is_plugin_sql = 0;
 	if (why == NULL && st == NULL)
 		why = "no statement";
 	else if (why == NULL && tail != NULL && tail[strspn(tail,
 	    " \t\r\n;")] != '\0')
-		why = "one statement only";
+		why = "refused: one statement only";
 	else if (why == NULL && !sqlite3_stmt_readonly(st))
-		why = "not a read-only statement";
+		why = "refused: not a read-only query";
 	if (why == NULL)
 		return (stmt_new(r, st));
-	fb_plugin_log(pc, FB_LOG_ERROR, "db_prepare refused (%s; only one "
-	    "read-only SELECT is allowed): %.120s", why, sql);
+	fb_plugin_log(pc, FB_LOG_ERROR, "db_prepare: %s: %.120s", why, sql);
 	sqlite3_finalize(st);
 	return (NULL);
 }

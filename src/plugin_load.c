@@ -27,7 +27,7 @@
 
 static void	conf_line(struct fb_plugin_set *, char *, const char *, int);
 static void	conf_plugin(struct fb_plugin_set *, char *, const char *, int);
-static void	conf_setting(struct fb_plugin_set *, char *, char *,
+static void	conf_setting(struct fb_plugin_set *, char *, char *, char *,
 		    const char *, int);
 static void	conf_error(struct fb_plugin_set *, const char *, int,
 		    const char *, ...) __attribute__((format(printf, 4, 5)));

@@ -18,7 +18,7 @@
 int	fb_plugin_dispatch(struct http_request *);
 int	fb_api_unknown(struct http_request *);
 
-struct fb_route	fb_routes[FB_ROUTES_MAX];
+struct fb_plugin_route	fb_routes[FB_ROUTES_MAX];
 int		fb_n_routes;
 
 static uint64_t	req_serial;
@@ -41,14 +41,14 @@ static int	route_fail(struct fb_plugin_ctx *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static int	route_path_ok(const char *);
 static const char *route_core_owner(const char *);
-static int	route_overlaps(const struct fb_route *, const char *, size_t,
+static int	route_overlaps(const struct fb_plugin_route *, const char *, size_t,
 		    int);
 static int	route_conflict(struct fb_plugin_ctx *, const char *, size_t,
 		    int, int);
-static int	route_matches(const struct fb_route *, const char *);
-static struct fb_route *route_find(const char *, int, int *);
+static int	route_matches(const struct fb_plugin_route *, const char *);
+static struct fb_plugin_route *route_find(const char *, int, int *);
 static int	method_flag(int);
-static void	dispatch(struct http_request *, struct fb_route *, int);
+static void	dispatch(struct http_request *, struct fb_plugin_route *, int);
 static int	dispatch_path_arg(struct fb_req *);
 static void	dispatch_run(struct fb_req *);
 
@@ -57,7 +57,7 @@ int
 fb_plugin_route_add(struct fb_plugin_ctx *pc, int flags, const char *path,
     fb_handler handler, void *arg)
 {
-	struct fb_route	*r;
+	struct fb_plugin_route	*r;
 	const char	*owner;
 	size_t		 len;
 	int		 is_prefix;
@@ -124,7 +124,7 @@ fb_plugin_methods_text(int flags, char *out, size_t len)
 int
 fb_plugin_dispatch(struct http_request *req)
 {
-	struct fb_route	*r;
+	struct fb_plugin_route	*r;
 	int		 allow;
 
 	r = route_find(req->path, method_flag(req->method), &allow);
@@ -134,7 +134,10 @@ fb_plugin_dispatch(struct http_request *req)
 	return (KORE_RESULT_OK);
 }
 
-/* Sets the plugin's refusal reason (the first one) and fails the call. */
+/*
+ * Sets the plugin's refusal reason (the first failure; plugin.c logs it
+ * with the verdict; later ones are logged here) and fails the call.
+ */
 static int
 route_fail(struct fb_plugin_ctx *pc, const char *fmt, ...)
 {
@@ -144,14 +147,15 @@ route_fail(struct fb_plugin_ctx *pc, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fb_plugin_log(pc, FB_LOG_ERROR, "%s", msg);
 	if (!pc->has_failed)
 		fb_plugin_refuse(pc->rec, "plugin %s: %s", pc->rec->name, msg);
+	else
+		fb_plugin_log(pc, FB_LOG_ERROR, "%s", msg);
 	pc->has_failed = 1;
 	return (FB_ERR);
 }
 
-/* /a/b or /a/b/*: unreserved characters only, no empty "*" segment. */
+/* Exact, or a prefix ending in a slash and a star; unreserved bytes. */
 static int
 route_path_ok(const char *p)
 {
@@ -203,7 +207,7 @@ route_core_owner(const char *path)
 
 /* Whether a request path could match both r and the new claim. */
 static int
-route_overlaps(const struct fb_route *r, const char *path, size_t len,
+route_overlaps(const struct fb_plugin_route *r, const char *path, size_t len,
     int is_prefix)
 {
 	if (!r->is_prefix && !is_prefix)
@@ -224,7 +228,7 @@ static int
 route_conflict(struct fb_plugin_ctx *pc, const char *path, size_t len,
     int is_prefix, int flags)
 {
-	struct fb_route	*r;
+	struct fb_plugin_route	*r;
 	int		 i;
 
 	for (i = 0; i < fb_n_routes; i++) {
@@ -244,7 +248,7 @@ route_conflict(struct fb_plugin_ctx *pc, const char *path, size_t len,
 }
 
 static int
-route_matches(const struct fb_route *r, const char *path)
+route_matches(const struct fb_plugin_route *r, const char *path)
 {
 	if (!r->is_prefix)
 		return (strcmp(r->path, path) == 0);
@@ -254,19 +258,21 @@ route_matches(const struct fb_route *r, const char *path)
 /*
  * The claim for path and method (a FB_METHOD_* flag), or NULL; allow
  * gets every method claimed for path (0: nobody claims it).  Exact
- * claims come before prefixes.
+ * claims come before prefixes.  A plugin the crash guard disabled has
+ * no claims left, as in a worker started after it was disabled.
  */
-static struct fb_route *
+static struct fb_plugin_route *
 route_find(const char *path, int method, int *allow)
 {
-	struct fb_route	*r, *found = NULL;
+	struct fb_plugin_route	*r, *found = NULL;
 	int		 i, pass;
 
 	*allow = 0;
 	for (pass = 0; pass < 2 && *allow == 0; pass++) {
 		for (i = 0; i < fb_n_routes; i++) {
 			r = &fb_routes[i];
-			if (r->is_prefix != pass || !route_matches(r, path))
+			if (r->is_prefix != pass || !route_matches(r, path) ||
+			    fb_plugin_is_disabled(r->pc))
 				continue;
 			*allow |= r->flags & FB_METHODS;
 			if (found == NULL && (r->flags & method))
@@ -296,7 +302,7 @@ method_flag(int kore_method)
  * then the handler.  r is NULL when the method is not claimed.
  */
 static void
-dispatch(struct http_request *req, struct fb_route *r, int allow)
+dispatch(struct http_request *req, struct fb_plugin_route *r, int allow)
 {
 	struct fb_req	fr;
 	char		allow_text[64];
@@ -315,10 +321,7 @@ dispatch(struct http_request *req, struct fb_route *r, int allow)
 	}
 	fr.route = r;
 	fr.serial = ++req_serial;
-	if (fb_plugin_is_disabled(r->pc))
-		fb_reply_error(&fr.ctx, 503, "plugin %s is disabled: it "
-		    "crashed the server", r->pc->rec->name);
-	else if (dispatch_path_arg(&fr) != FB_OK)
+	if (dispatch_path_arg(&fr) != FB_OK)
 		fb_reply_error(&fr.ctx, 400, "path: bad encoding after %s",
 		    r->path);
 	else

@@ -129,6 +129,35 @@ fb_row_bind(const struct fb_row *r, int col, sqlite3_stmt *st, int pos)
 	return (rc == SQLITE_OK ? FB_OK : FB_ERR);
 }
 
+/* st's current row, whose first columns are fb_listing_select_list(). */
+void
+fb_row_from_stmt(struct fb_row *r, sqlite3_stmt *st)
+{
+	int	i;
+
+	fb_row_cleanup(r);
+	for (i = 0; i < fb_listing_ncolumns; i++) {
+		if (sqlite3_column_type(st, i) == SQLITE_NULL) {
+			fb_row_set_null(r, i);
+			continue;
+		}
+		switch (fb_listing_columns[i].type) {
+		case FB_COL_REAL:
+			fb_row_set_real(r, i, sqlite3_column_double(st, i));
+			break;
+		case FB_COL_TEXT:
+		case FB_COL_JSON:
+			fb_row_set_text(r, i,
+			    (const char *)sqlite3_column_text(st, i),
+			    (size_t)sqlite3_column_bytes(st, i));
+			break;
+		default:
+			fb_row_set_int(r, i, sqlite3_column_int64(st, i));
+			break;
+		}
+	}
+}
+
 /*
  * A price as a number: 15 significant digits give back the decimal the
  * script wrote (12.5, 0.3 for 0.1 + 0.2), which is then rounded exactly.

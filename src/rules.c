@@ -55,22 +55,31 @@ static void	rules_report(struct fb_rules *, int, int, uint64_t);
 static void	rules_script_json(const struct fb_rules *, int,
 		    struct fb_buf *);
 static void	json_time(struct fb_buf *, int64_t);
+static void	msg_missing(struct fb_rules_script *);
+static void	text_set(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
 static uint64_t	hash_bytes(const void *, size_t, uint64_t);
 
 /*
  * Loads dir's scripts; a missing or broken one is replaced by the
  * built-in default and its error kept.  FB_ERR only when not even the
- * defaults load (out of memory).
+ * defaults load (out of memory).  r->report and r->report_arg, if the
+ * caller set them, are kept and hear about the first load too.
  */
 int
 fb_rules_init(struct fb_rules *r, const char *dir, struct fb_err *err)
 {
 	struct candidate	cand[FB_SCRIPT_N];
+	void			(*report)(void *, const struct fb_rules *,
+				    int, int, uint64_t) = r->report;
+	void			*arg = r->report_arg;
 	int			i;
 	size_t			n = strlen(dir);
 
 	memset(r, 0, sizeof(*r));
 	memset(cand, 0, sizeof(cand));
+	r->report = report;
+	r->report_arg = arg;
 	(void)snprintf(r->dir, sizeof(r->dir), "%s", dir);
 	while (n > 1 && r->dir[n - 1] == '/')
 		r->dir[--n] = '\0';
@@ -99,7 +108,11 @@ fb_rules_cleanup(struct fb_rules *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* Call every few hundred ms.  Returns 1 when a new state went live. */
+/*
+ * Call every few hundred ms.  Returns 1 when a new state went live: a
+ * new version of a file, or a fresh state after a script filled the
+ * memory cap (whatever it kept is gone, the same good versions run).
+ */
 int
 fb_rules_poll(struct fb_rules *r)
 {
@@ -110,7 +123,10 @@ fb_rules_poll(struct fb_rules *r)
 	memset(cand, 0, sizeof(cand));
 	for (i = 0; i < FB_SCRIPT_N; i++)
 		n += rules_look(r, i, 1, &cand[i]);
-	if (n > 0)
+	if (n == 0 && r->lua != NULL && r->lua->is_exhausted)
+		fb_log(FB_LOG_WARN, "rules: a script reached the memory cap; "
+		    "starting the rules afresh");
+	if (n > 0 || (r->lua != NULL && r->lua->is_exhausted))
 		(void)rules_reload(r, cand);
 	return (r->generation != gen);
 }
@@ -421,9 +437,7 @@ rules_gone(struct fb_rules *r, int i)
 	s->is_missing = 1;
 	s->is_settling = 0;
 	s->seen_hash = s->tried_hash = 0;
-	(void)snprintf(s->error, sizeof(s->error), "%s: missing (deleted or "
-	    "not created yet); %s stays in force", s->path, s->is_default ?
-	    "the built-in version" : "the last good version");
+	msg_missing(s);
 	s->traceback[0] = '\0';
 	s->error_at = fb_time_now();
 	rules_report(r, i, FB_RULES_MISSING,
@@ -480,10 +494,12 @@ rules_report(struct fb_rules *r, int i, int kind, uint64_t key)
 	if (kind == FB_RULES_LOADED)
 		fb_log(FB_LOG_INFO, "rules: %s is live (version %016llx)",
 		    s->path, (unsigned long long)s->good_hash);
+	else if (kind == FB_RULES_MISSING)
+		fb_log(FB_LOG_WARN, "rules: %s", s->error);
 	else
-		fb_log(kind == FB_RULES_MISSING ? FB_LOG_WARN : FB_LOG_ERROR,
-		    "rules: %s", kind == FB_RULES_MISSING ? s->error :
-		    s->traceback[0] ? s->traceback : s->error);
+		fb_log(FB_LOG_ERROR, "rules: %s; the previous version stays%s",
+		    s->error, strchr(s->traceback, '\n') ?
+		    strchr(s->traceback, '\n') : "");
 }
 
 static void
@@ -537,6 +553,28 @@ json_time(struct fb_buf *b, int64_t t)
 	}
 	fb_time_iso(iso, sizeof(iso), t);
 	fb_json_cstr(b, iso);
+}
+
+static void
+msg_missing(struct fb_rules_script *s)
+{
+	char	path[sizeof(s->path)];
+
+	memcpy(path, s->path, sizeof(path));
+	text_set(s->error, sizeof(s->error), "%s: missing (deleted or not "
+	    "created yet); %s stays in force", path, s->is_default ?
+	    "the built-in version" : "the last good version");
+}
+
+/* snprintf that may cut, without the compiler's truncation warnings. */
+static void
+text_set(char *dst, size_t len, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(dst, len, fmt, ap);
+	va_end(ap);
 }
 
 /* FNV-1a, 64 bits. */

@@ -3,7 +3,7 @@
  * is missing or broken at start-up, and the sample listing every new
  * version must pass before it goes live.
  *
- * The defaults behave exactly like the shipped scripts/*.lua (the unit
+ * The defaults behave exactly like the shipped scripts (the unit
  * test test_hook checks it on several listings); they are just the code,
  * without the owner's comments.  Change both together.
  */

@@ -44,6 +44,7 @@ static void	 script_trip(lua_State *, lua_Debug *);
 static int	 script_open(lua_State *);
 static int	 script_run_chunk(lua_State *);
 static void	 script_error(struct fb_lua *, int, int, struct fb_err *);
+static void	 script_trim(char *);
 
 /* New: a state with the sandbox's libraries, or NULL (err says why). */
 struct fb_lua *
@@ -310,6 +311,8 @@ script_error(struct fb_lua *s, int script, int rc, struct fb_err *err)
 	char		 own[sizeof(s->traceback)];
 	size_t		 n;
 
+	if (rc == LUA_ERRMEM)
+		s->is_exhausted = 1;
 	if (rc == LUA_ERRMEM || (s->is_tripped && (msg == NULL ||
 	    strstr(msg, "budget exhausted") == NULL))) {
 		if (rc == LUA_ERRMEM)
@@ -324,6 +327,23 @@ script_error(struct fb_lua *s, int script, int rc, struct fb_err *err)
 	} else if (msg == NULL)
 		msg = "unknown error";
 	(void)snprintf(s->traceback, sizeof(s->traceback), "%s", msg);
+	script_trim(s->traceback);
 	n = strcspn(msg, "\n");
 	fb_err_set(err, "%.*s", (int)n, msg);
+}
+
+/* Drops the traceback lines of our own C trampolines ("[C]: in ?"). */
+static void
+script_trim(char *tb)
+{
+	static const char	 line[] = "\n\t[C]: in ?";
+	char			*p = tb;
+	size_t			 n = sizeof(line) - 1;
+
+	while ((p = strstr(p, line)) != NULL) {
+		if (p[n] == '\n' || p[n] == '\0')
+			memmove(p, p + n, strlen(p + n) + 1);
+		else
+			p += n;
+	}
 }

@@ -81,10 +81,10 @@ fb_script_env_new(lua_State *L, const char *name)
 {
 	int	i;
 
-	lua_newtable(L);				/* env */
-	lua_pushglobaltable(L);				/* env G */
-	api_copy(L, -1, base_allowed);
-	lua_pop(L, 1);					/* env */
+	lua_pushglobaltable(L);				/* G */
+	lua_newtable(L);				/* G env */
+	api_copy(L, -2, base_allowed);
+	lua_remove(L, -2);				/* env */
 	for (i = 0; libs_copied[i] != NULL; i++) {
 		lua_getglobal(L, libs_copied[i]);	/* env lib */
 		lua_newtable(L);			/* env lib copy */

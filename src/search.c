@@ -2,47 +2,74 @@
  * Running a search or filter: count the matches, take the page of ids in
  * order, render each listing with the same JSON as /api/data/{id}.
  * The ranking hook of the Lua rules plugs into search_rank(), the one
- * place where the order of the best text matches may change.
+ * place where the order of the best text matches may change: the best
+ * FB_RANK_CANDIDATES matches by bm25 are scored by ranking.lua (with
+ * relevance = -bm25, higher is better) and reordered; the rest follow
+ * in text-match order.  A failing score() leaves text-match order.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "app.h"
 
+#define FB_STR2(x)	#x
+#define FB_STR(x)	FB_STR2(x)
+
+struct ranked {
+	int64_t		id;
+	double		score;
+	int		pos;				/* text-match order */
+};
+
+static struct fb_rules	*search_rules;
+
 static sqlite3_stmt	*search_prepare(struct fb_db *, const char *,
 			    const struct fb_sql *, const char *,
 			    struct fb_err *);
 static int		 search_count(struct fb_db *, const struct fb_sql *,
 			    int64_t *, struct fb_err *);
-static void		 search_rank(const struct fb_query *, int64_t *,
-			    size_t);
+static int		 search_ids(struct fb_db *, const struct fb_sql *,
+			    int64_t, int64_t, int64_t *, size_t *,
+			    struct fb_err *);
+static int		 search_ranks(const struct fb_query *,
+			    const struct fb_sql *);
+static int		 search_rank(struct fb_db *, const struct fb_query *,
+			    const struct fb_sql *, int64_t *, size_t *,
+			    struct fb_err *);
+static int		 search_score(struct fb_db *, const struct fb_query *,
+			    const struct fb_sql *, struct ranked *, size_t *,
+			    struct fb_err *);
+static int		 search_call(struct fb_db *, const struct fb_query *,
+			    struct ranked *, size_t);
+static int		 ranked_cmp(const void *, const void *);
+
+/* The rules whose score() orders search results (NULL: text order). */
+void
+fb_search_set_rules(struct fb_rules *r)
+{
+	search_rules = r;
+}
 
 int
 fb_search_run(struct fb_db *db, const struct fb_query *qr, int64_t *total,
     struct fb_buf *out, struct fb_err *err)
 {
 	struct fb_sql	 sql;
-	sqlite3_stmt	*st = NULL;
 	int64_t		*ids = NULL;
 	size_t		 n = 0, i;
-	int		 rc = FB_ERR, step;
+	int		 rc = FB_ERR;
 
 	fb_query_sql(qr, &sql);
-	if (search_count(db, &sql, total, err) != FB_OK ||
-	    (st = search_prepare(db, "SELECT l.listing_id ", &sql,
-	    " LIMIT ? OFFSET ?", err)) == NULL)
+	if (search_count(db, &sql, total, err) != FB_OK)
 		goto cleanup;
-	sqlite3_bind_int64(st, sql.n_binds + 1, qr->page.limit);
-	sqlite3_bind_int64(st, sql.n_binds + 2, qr->page.offset);
 	if ((ids = malloc(sizeof(*ids) * ((size_t)qr->page.limit + 1))) == NULL)
 		abort();
-	while ((step = sqlite3_step(st)) == SQLITE_ROW)
-		ids[n++] = sqlite3_column_int64(st, 0);
-	if (step != SQLITE_DONE) {
-		fb_err_set(err, "search: %s", sqlite3_errmsg(db->h));
+	if (search_ranks(qr, &sql)) {
+		if (search_rank(db, qr, &sql, ids, &n, err) != FB_OK)
+			goto cleanup;
+	} else if (search_ids(db, &sql, qr->page.limit, qr->page.offset, ids,
+	    &n, err) != FB_OK)
 		goto cleanup;
-	}
-	search_rank(qr, ids, n);
 	fb_buf_appendc(out, '[');
 	for (i = 0; i < n; i++) {
 		if (i > 0)
@@ -53,7 +80,6 @@ fb_search_run(struct fb_db *db, const struct fb_query *qr, int64_t *total,
 	fb_buf_appendc(out, ']');
 	rc = FB_OK;
 cleanup:
-	sqlite3_finalize(st);
 	free(ids);
 	fb_sql_cleanup(&sql);
 	return (rc);
@@ -103,11 +129,134 @@ search_count(struct fb_db *db, const struct fb_sql *sql, int64_t *total,
 	return (rc);
 }
 
-/* The ranking hook's place (Lua rules, scripts/ranking.lua). */
-static void
-search_rank(const struct fb_query *qr, int64_t *ids, size_t n)
+/* Up to limit ids from offset on, in the query's own order. */
+static int
+search_ids(struct fb_db *db, const struct fb_sql *sql, int64_t limit,
+    int64_t offset, int64_t *ids, size_t *n, struct fb_err *err)
 {
-	(void)qr;
-	(void)ids;
-	(void)n;
+	sqlite3_stmt	*st;
+	int		 step;
+
+	if ((st = search_prepare(db, "SELECT l.listing_id ", sql,
+	    " LIMIT ? OFFSET ?", err)) == NULL)
+		return (FB_ERR);
+	sqlite3_bind_int64(st, sql->n_binds + 1, limit);
+	sqlite3_bind_int64(st, sql->n_binds + 2, offset);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		ids[(*n)++] = sqlite3_column_int64(st, 0);
+	if (step != SQLITE_DONE)
+		fb_err_set(err, "search: %s", sqlite3_errmsg(db->h));
+	sqlite3_finalize(st);
+	return (step == SQLITE_DONE ? FB_OK : FB_ERR);
+}
+
+/*
+ * ranking.lua applies to text searches in relevance order whose page
+ * starts among the best FB_RANK_CANDIDATES matches.
+ */
+static int
+search_ranks(const struct fb_query *qr, const struct fb_sql *sql)
+{
+	return (search_rules != NULL && sql->has_fts &&
+	    qr->sort == FB_SORT_RELEVANCE && qr->page.limit > 0 &&
+	    qr->page.offset < FB_RANK_CANDIDATES);
+}
+
+/*
+ * The page in ranked order: the best FB_RANK_CANDIDATES text matches
+ * reordered by score(), then the rest in text-match order.
+ */
+static int
+search_rank(struct fb_db *db, const struct fb_query *qr,
+    const struct fb_sql *sql, int64_t *ids, size_t *n, struct fb_err *err)
+{
+	struct ranked	 c[FB_RANK_CANDIDATES];
+	size_t		 n_c = 0, i;
+	int64_t		 end = qr->page.offset + qr->page.limit;
+
+	if (search_score(db, qr, sql, c, &n_c, err) != FB_OK)
+		return (FB_ERR);
+	for (i = (size_t)qr->page.offset; i < n_c && (int64_t)i < end; i++)
+		ids[(*n)++] = c[i].id;
+	if (n_c < FB_RANK_CANDIDATES || end <= FB_RANK_CANDIDATES)
+		return (FB_OK);
+	return (search_ids(db, sql, end - FB_RANK_CANDIDATES,
+	    FB_RANK_CANDIDATES, ids + *n, n, err));
+}
+
+/*
+ * The candidates with their scores, best first.  The text match picks
+ * and orders ids only (a narrow sort); each candidate's row is then read
+ * by id for score().  When score() fails or the search's instruction
+ * budget runs out, the candidates keep text-match order.
+ */
+static int
+search_score(struct fb_db *db, const struct fb_query *qr,
+    const struct fb_sql *sql, struct ranked *c, size_t *n,
+    struct fb_err *err)
+{
+	sqlite3_stmt	*st;
+	int		 step;
+
+	if ((st = search_prepare(db, "SELECT l.listing_id, m.score ", sql,
+	    " LIMIT " FB_STR(FB_RANK_CANDIDATES), err)) == NULL)
+		return (FB_ERR);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		c[*n].id = sqlite3_column_int64(st, 0);
+		c[*n].score = -sqlite3_column_double(st, 1);
+		c[*n].pos = (int)*n;
+		(*n)++;
+	}
+	if (step != SQLITE_DONE)
+		fb_err_set(err, "search: %s", sqlite3_errmsg(db->h));
+	sqlite3_finalize(st);
+	if (step != SQLITE_DONE)
+		return (FB_ERR);
+	if (search_call(db, qr, c, *n) == FB_OK)
+		qsort(c, *n, sizeof(*c), ranked_cmp);
+	return (FB_OK);
+}
+
+/* score() for each candidate, relevance in, score out; FB_ERR: none. */
+static int
+search_call(struct fb_db *db, const struct fb_query *qr, struct ranked *c,
+    size_t n)
+{
+	sqlite3_stmt	*st;
+	struct fb_err	 err = { 0, "" };
+	char		 sql[2200];
+	size_t		 i;
+	int		 rc = FB_OK, is_tx;
+
+	(void)snprintf(sql, sizeof(sql), "SELECT %s FROM listings "
+	    "WHERE listing_id = ?", fb_listing_select_list());
+	if ((st = fb_db_stmt(db, FB_ST_LISTING_BY_ID, sql, &err)) == NULL)
+		return (FB_ERR);
+	/* One read transaction for all lookups, not one each. */
+	is_tx = sqlite3_get_autocommit(db->h) &&
+	    sqlite3_exec(db->h, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+	fb_hook_batch(search_rules, FB_LUA_INSTR_RANK);
+	for (i = 0; i < n && rc == FB_OK; i++) {
+		sqlite3_bind_int64(st, 1, c[i].id);
+		if (sqlite3_step(st) != SQLITE_ROW ||
+		    fb_hook_score(search_rules, st, qr->q, c[i].score,
+		    &c[i].score, &err) != FB_OK)
+			rc = FB_ERR;
+		sqlite3_reset(st);
+	}
+	fb_hook_batch(search_rules, -1);
+	if (is_tx)
+		(void)sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL);
+	return (rc);
+}
+
+/* Higher score first; ties keep text-match order. */
+static int
+ranked_cmp(const void *a, const void *b)
+{
+	const struct ranked	*x = a, *y = b;
+
+	if (x->score != y->score)
+		return (x->score > y->score ? -1 : 1);
+	return (x->pos - y->pos);
 }

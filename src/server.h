@@ -25,6 +25,7 @@ enum fb_route {
 	FB_R_UNKNOWN,
 	FB_R_PLUGINS,
 	FB_R_PLUGIN,
+	FB_R_RULES,
 	FB_R_MAX
 };
 
@@ -77,6 +78,11 @@ void	fb_cache_clear(void);
 int	fb_metrics_init(struct fb_err *);
 void	fb_metrics_record(enum fb_route, int, uint64_t);
 void	fb_metrics_render(struct fb_buf *, int64_t);
+int	fb_metrics_rules(int, int, uint64_t);
+
+/* api_rules.c: this worker's rules, their reload timer, GET /api/rules. */
+void	fb_rules_worker_init(void);
+void	fb_rules_worker_cleanup(void);
 
 /*
  * plugin.c: loadable endpoint modules (src/public/freakinbeats-plugin.h).

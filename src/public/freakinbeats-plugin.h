@@ -128,8 +128,9 @@ struct fb_host_api {
 	/*
 	 * Claims path for the methods and options in flags, with arg passed
 	 * to handler.  Only valid while init runs: a later call fails and is
-	 * logged.  path is exact ("/api/stats") or a prefix ending in "/*"
-	 * ("/api/things/*" matches "/api/things/42"; see req_path_arg).
+	 * logged.  path is exact ("/api/stats") or a prefix: a path that
+	 * ends in a slash and a star, as in "/api/things/" "*", matches
+	 * "/api/things/42" (see req_path_arg).
 	 * Core routes are never yours: a path the core serves, or one
 	 * another plugin claimed, fails the call and refuses the plugin.
 	 * path is copied.  FB_OK or FB_ERR.
@@ -154,12 +155,13 @@ struct fb_host_api {
 	int		(*req_method)(struct fb_req *);
 	/* The path as sent, not URL-decoded. */
 	const char	*(*req_path)(struct fb_req *);
-	/* For a "/prefix/*" route: the rest, URL-decoded; else NULL. */
+	/* For a prefix route: the rest of the path, URL-decoded; else NULL. */
 	const char	*(*req_path_arg)(struct fb_req *);
 	/* A query parameter, URL-decoded, or NULL if absent. */
 	const char	*(*req_param)(struct fb_req *, const char *);
 	/*
-	 * Checks that every query parameter is in names (NULL-terminated).
+	 * Checks that every query parameter is in names (NULL-terminated;
+	 * NULL means none).
 	 * If not, answers 400 naming the parameter and returns FB_ERR: then
 	 * just return FB_OK from the handler.
 	 */

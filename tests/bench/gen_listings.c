@@ -674,8 +674,10 @@ insert_all(struct fb_db *db, int64_t *ids, int n, struct fb_err *err)
 
 	if ((st = prepare_insert(db, err)) == NULL)
 		return (FB_ERR);
-	if (fb_db_begin(db, err) != FB_OK) {
+	if (fb_db_begin(db, err) != FB_OK ||
+	    fb_fts_defer_begin(db, err) != FB_OK) {
 		sqlite3_finalize(st);
+		fb_db_rollback(db);
 		return (FB_ERR);
 	}
 	for (i = 0; i < n; i++) {
@@ -691,6 +693,11 @@ insert_all(struct fb_db *db, int64_t *ids, int n, struct fb_err *err)
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
+	if (fb_fts_touch_all(db, err) != FB_OK ||
+	    fb_fts_defer_end(db, err) != FB_OK) {
+		fb_db_rollback(db);
+		return (FB_ERR);
+	}
 	return (fb_db_commit(db, err));
 }
 
