@@ -12,7 +12,7 @@ BUILD	:= build
 WARN	:= -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wshadow -Wpointer-arith -Wcast-qual -Wsign-compare
 CFLAGS_BASE := -std=c99 -D_GNU_SOURCE -O2 -g $(WARN) -Isrc -I/usr/include/lua5.4
-LIBS	:= -lsqlite3 -lcrypto -lm -lpthread -ljansson -llua5.4
+LIBS	:= -lsqlite3 -lcrypto -lm -lpthread -ljansson -llua5.4 -lcurl
 SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 	   -fno-omit-frame-pointer
 
@@ -26,12 +26,14 @@ CORE_SRC := src/err.c src/buf.c src/log.c src/timeutil.c src/env.c \
 	    src/config.c src/params.c src/db.c src/db_migrate.c \
 	    src/listing.c src/listing_page.c src/tls.c src/query.c \
 	    src/search.c src/csv.c src/import.c src/facets.c \
-	    src/fts.c \
+	    src/fts.c src/pacer.c src/discogs.c src/sync_fetch.c \
+	    src/sync_apply.c src/sync_run.c \
 	    src/row.c src/script.c src/script_api.c src/hook.c src/rules.c \
 	    src/rules_default.c
 # Files that run inside Kore.
 KORE_SIDE := src/app.c src/ctx.c src/reply.c src/cache.c src/metrics.c \
-	     src/stream.c src/api.c src/api_catalog.c src/api_rules.c
+	     src/stream.c src/api.c src/api_catalog.c src/sync.c \
+	     src/api_sync.c src/api_rules.c
 # The plugin host (src/public/freakinbeats-plugin.h is its whole ABI).
 CORE_SRC += src/plugin_load.c
 KORE_SIDE += src/plugin.c src/plugin_route.c src/plugin_api.c \
@@ -126,7 +128,7 @@ $(BUILD)/mod/%.o: src/%.c $(HEADERS) $(KORE_BIN)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(KORE_CFLAGS) -DFB_KORE_MODULE -fPIC -c -o $@ $<
 
-CLI_SRC	:= src/cli.c src/cli_import.c src/cli_rules.c
+CLI_SRC	:= src/cli.c src/cli_import.c src/cli_rules.c src/cli_sync.c
 
 $(CLI): $(CLI_SRC) src/cli.h $(CORE_OBJ)
 	$(CC) $(CFLAGS_BASE) -o $@ $(CLI_SRC) $(CORE_OBJ) $(LIBS)

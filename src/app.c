@@ -58,6 +58,8 @@ kore_parent_configure(int argc, char **argv)
 	app_migrate();
 	if (fb_metrics_init(&err) != FB_OK)
 		app_fail("%s", err.msg);
+	if (fb_discogs_global_init() != FB_OK)
+		app_fail("libcurl: cannot initialise");
 	fb_plugins_open();
 	if (fb_cfg.discogs_token[0] == '\0')
 		fb_log(FB_LOG_WARN, "DISCOGS_TOKEN is not set: no sync will "
@@ -77,11 +79,13 @@ kore_worker_configure(void)
 		return;
 	}
 	fb_w.db_ok = 1;
+	fb_sync_worker_init();
 }
 
 void
 kore_worker_teardown(void)
 {
+	fb_sync_worker_stop();
 	fb_plugins_fini();
 	fb_cache_clear();
 	fb_rules_worker_cleanup();
@@ -95,6 +99,8 @@ kore_seccomp_hook(void)
 	kore_seccomp_filter("freakinbeats", fb_app_seccomp,
 	    fb_app_seccomp_len);
 	kore_seccomp_filter("sqlite", fb_db_seccomp, fb_db_seccomp_len);
+	kore_seccomp_filter("discogs", fb_discogs_seccomp,
+	    fb_discogs_seccomp_len);
 }
 
 static void
@@ -167,6 +173,8 @@ app_migrate(void)
 		fb_db_close(&db);
 		app_fail("%s", err.msg);
 	}
+	if (fb_sync_recover_at_start(&db, &err) != FB_OK)
+		fb_log(FB_LOG_WARN, "sync runs not recovered: %s", err.msg);
 	app_demo(&db);
 	fb_db_close(&db);
 }

@@ -145,6 +145,11 @@ enum fb_stmt_id {
 	FB_ST_META_GET,
 	FB_ST_META_SET,
 	FB_ST_FTS_TOUCH,
+	FB_ST_SYNC_STAGE,
+	FB_ST_SYNC_SEEN,
+	FB_ST_SYNC_OLD,
+	FB_ST_SYNC_ROW,
+	FB_ST_SYNC_CHANGE,
 	FB_ST_MAX
 };
 
@@ -175,6 +180,7 @@ sqlite3_stmt *fb_db_stmt(struct fb_db *, enum fb_stmt_id, const char *,
 	    struct fb_err *);
 int	fb_db_refresh(struct fb_db *);
 int	fb_db_meta_get(struct fb_db *, const char *, int64_t *);
+int64_t	fb_db_count(struct fb_db *, const char *);
 int	fb_db_meta_set(struct fb_db *, const char *, int64_t,
 	    struct fb_err *);
 int	fb_db_begin(struct fb_db *, struct fb_err *);
@@ -567,6 +573,63 @@ void	fb_plugin_refuse(struct fb_plugin_rec *, const char *, ...)
 const char *fb_plugin_setting_get(const struct fb_plugin_rec *,
 	    const char *);
 void	fb_plugin_set_cleanup(struct fb_plugin_set *);
+
+/* pacer.c: when the next Discogs request may go (pure, in ms). */
+struct fb_pacer {
+	uint32_t	min_interval_ms;
+	uint64_t	next_at_ms;
+	int		backoff_step;
+	int		remaining;
+};
+
+void	fb_pacer_init(struct fb_pacer *, uint32_t);
+uint64_t fb_pacer_wait(const struct fb_pacer *, uint64_t);
+uint64_t fb_pacer_result(struct fb_pacer *, uint64_t, int, int, int,
+	    uint32_t);
+uint64_t fb_pacer_backoff(int);
+
+/* discogs.c: one blocking GET with timeouts and a size cap (threads). */
+struct fb_http {
+	int		status;				/* 0: no answer */
+	int		retry_after;			/* -1: absent */
+	int		remaining;			/* -1: absent */
+	struct fb_buf	body;
+	char		error[160];			/* transport error */
+};
+
+int	fb_discogs_get(const char *, struct fb_http *);
+void	fb_http_cleanup(struct fb_http *);
+int	fb_discogs_global_init(void);
+
+/* sync_*.c: one sync run, the same engine for the server and the CLI. */
+#define FB_SYNC_DRY_RUN		0x01
+#define FB_SYNC_FORCE		0x02
+
+struct fb_sync {
+	struct fb_db		*db;
+	struct fb_rules		*rules;
+	struct fb_pacer		 pacer;
+	int			 flags;
+	int64_t			 run_id;
+	int64_t			 items;			/* pagination.items */
+	int64_t			 pages, requests, retries, rate_limited;
+	int64_t			 added, updated, removed, skipped, kept_out;
+	int64_t			 held_removals;
+	const volatile int	*cancel;		/* set: stop soon */
+	char			 error[256];
+	char			 status[16];		/* final status */
+};
+
+int	fb_sync_fetch(struct fb_sync *);
+int	fb_sync_apply(struct fb_sync *);
+int	fb_sync_run(struct fb_sync *, const char *);
+int	fb_sync_lock(struct fb_db *, int64_t *, const char *, int,
+	    struct fb_err *);
+void	fb_sync_unlock(struct fb_db *, int64_t);
+int	fb_sync_recover(struct fb_db *, struct fb_err *);
+int	fb_sync_recover_at_start(struct fb_db *, struct fb_err *);
+int	fb_sync_sleep(struct fb_sync *, uint64_t);
+void	fb_sync_progress(struct fb_sync *, const char *);
 
 /* tls.c: a self-signed pair for first runs. */
 int	fb_tls_ensure_pair(const char *, const char *, struct fb_err *);

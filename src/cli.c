@@ -28,6 +28,9 @@ static const struct command	commands[] = {
 	{ "rules", "check [--db URL]",
 	    "load the Lua rules, report errors, show what they would do",
 	    fb_cli_rules },
+	{ "sync", "[--dry-run]",
+	    "one sync from Discogs now (dry run: show, write nothing)",
+	    fb_cli_sync },
 	{ NULL, NULL, NULL, NULL }
 };
 

@@ -10,6 +10,7 @@
 
 int	fb_cli_open_db(struct fb_db *, struct fb_err *);
 int	fb_cli_import(int, char **);
+int	fb_cli_sync(int, char **);
 int	fb_cli_rules(int, char **);
 
 #endif

@@ -28,6 +28,7 @@
 
 static int	check_args(int, char **, const char **);
 static void	check_scripts(const struct fb_rules *);
+static void	check_traceback(const char *);
 static int	check_db(struct fb_rules *, const char *);
 static void	check_keep(struct fb_rules *, struct fb_db *);
 static void	check_keep_row(struct fb_rules *, struct fb_row *, int64_t *,
@@ -35,7 +36,8 @@ static void	check_keep_row(struct fb_rules *, struct fb_row *, int64_t *,
 static void	check_rank(struct fb_rules *, struct fb_db *);
 static void	check_query(struct fb_rules *, struct fb_db *, const char *);
 static json_t	*check_run(struct fb_db *, const char *, int64_t *);
-static void	check_line(json_t *, size_t, char *, size_t);
+static int	check_line(json_t *, size_t, char *, size_t);
+static int	check_cut(char *, size_t, const char *, int);
 static json_t	*check_listing(const struct fb_row *);
 static json_t	*check_value(const struct fb_row *, const char *);
 static void	check_set(json_t *, const char *, json_t *);
@@ -108,10 +110,24 @@ check_scripts(const struct fb_rules *r)
 			    (unsigned long long)s->good_hash);
 			continue;
 		}
-		printf("  ERROR  %s\n", s->traceback[0] && !s->is_missing ?
-		    s->traceback : s->error);
+		printf("  ERROR  %s\n", s->error);
+		check_traceback(s->traceback);
 		printf("         The server would keep %s.\n", s->is_default ?
 		    "the built-in version" : "the last good version");
+	}
+}
+
+/* The traceback's lines after the message, indented. */
+static void
+check_traceback(const char *tb)
+{
+	const char	*p = strchr(tb, '\n'), *end;
+
+	while (p != NULL && *++p != '\0') {
+		end = strchr(p, '\n');
+		printf("         %.*s\n", end ? (int)(end - p) : (int)strlen(p),
+		    p[0] == '\t' ? p + 1 : p);
+		p = end;
 	}
 }
 
@@ -238,8 +254,9 @@ check_query(struct fb_rules *r, struct fb_db *db, const char *q)
 	json_t		*before, *after;
 	int64_t		 total = 0;
 	uint64_t	 n_fail = r->s[FB_SCRIPT_SCORE].n_call_errors;
-	char		 a[60], b[60];
+	char		 a[200], b[200];
 	size_t		 i;
+	int		 n;
 
 	fb_search_set_rules(NULL);
 	before = check_run(db, q, &total);
@@ -249,9 +266,10 @@ check_query(struct fb_rules *r, struct fb_db *db, const char *q)
 	printf("  q=%s (%lld matches)\n    %-50s %s\n", q, (long long)total,
 	    "text match only", "with ranking.lua");
 	for (i = 0; i < SHOW_RESULTS && i < json_array_size(before); i++) {
-		check_line(before, i, a, sizeof(a));
+		n = check_line(before, i, a, sizeof(a));
 		check_line(after, i, b, sizeof(b));
-		printf("    %zu. %-47s %zu. %s\n", i + 1, a, i + 1, b);
+		printf("    %zu. %s%*s %zu. %s\n", i + 1, a, 47 - n, "", i + 1,
+		    b);
 	}
 	if (r->s[FB_SCRIPT_SCORE].n_call_errors != n_fail)
 		printf("    ERROR  %s\n           (the shop shows text-match "
@@ -284,18 +302,40 @@ check_run(struct fb_db *db, const char *q, int64_t *total)
 	return (j);
 }
 
-/* "Artist - Title 12.50", cut to fit a column. */
-static void
+/* "Artist - Title 12.50", cut to fit a column; returns its width. */
+static int
 check_line(json_t *list, size_t i, char *out, size_t len)
 {
 	json_t	*l = json_array_get(list, i);
+	char	 artist[96], title[96];
+	int	 n;
 
-	(void)snprintf(out, len, "%.20s - %.22s %.2f",
-	    json_string_value(json_object_get(l, "primary_artist")) ?
-	    json_string_value(json_object_get(l, "primary_artist")) : "?",
-	    json_string_value(json_object_get(l, "release_title")) ?
-	    json_string_value(json_object_get(l, "release_title")) : "?",
-	    json_number_value(json_object_get(l, "price_value")));
+	n = check_cut(artist, sizeof(artist), json_string_value(
+	    json_object_get(l, "primary_artist")), 20);
+	n += check_cut(title, sizeof(title), json_string_value(
+	    json_object_get(l, "release_title")), 22);
+	n += snprintf(out, len, "%s - %s %.2f", artist, title,
+	    json_number_value(json_object_get(l, "price_value"))) -
+	    (int)strlen(artist) - (int)strlen(title);
+	return (n);
+}
+
+/* At most max UTF-8 characters of s (NULL: "?"); returns how many. */
+static int
+check_cut(char *out, size_t len, const char *s, int max)
+{
+	size_t	o = 0;
+	int	n = 0;
+
+	if (s == NULL)
+		s = "?";
+	while (*s != '\0' && o + 5 < len) {
+		if (((unsigned char)*s & 0xc0) != 0x80 && n++ == max)
+			break;
+		out[o++] = *s++;
+	}
+	out[o] = '\0';
+	return (n > max ? max : n);
 }
 
 /*
@@ -363,10 +403,11 @@ static json_t *
 check_value(const struct fb_row *row, const char *name)
 {
 	const struct fb_value	*v = fb_row_get(row, name);
-	int			 type = fb_listing_columns[fb_row_column(name)].type;
+	int			 type;
 
 	if (v == NULL)
 		return (NULL);
+	type = fb_listing_columns[fb_row_column(name)].type;
 	switch (v->type) {
 	case FB_VAL_INT:
 		return (type == FB_COL_MONEY ? json_real((double)v->i / 100.0) :

@@ -48,13 +48,14 @@ fb_db_open(struct fb_db *db, const char *path, struct fb_err *err)
 
 /*
  * Borrowed: the cached statement for id, prepared from sql on first use
- * and finalized by fb_db_close().  The caller resets it after use.
+ * (NULL sql: only look) and finalized by fb_db_close().  The caller
+ * resets it after use.
  */
 sqlite3_stmt *
 fb_db_stmt(struct fb_db *db, enum fb_stmt_id id, const char *sql,
     struct fb_err *err)
 {
-	if (db->cache[id] == NULL)
+	if (db->cache[id] == NULL && sql != NULL)
 		db->cache[id] = fb_db_prepare(db, sql, err);
 	return (db->cache[id]);
 }
@@ -131,6 +132,21 @@ fb_db_refresh(struct fb_db *db)
 	db->pragma_version = pv;
 	db->own_changes = own;
 	return (FB_OK);
+}
+
+/* The first column of the first row of sql, as a number; -1 on error. */
+int64_t
+fb_db_count(struct fb_db *db, const char *sql)
+{
+	sqlite3_stmt	*st;
+	int64_t		 n = -1;
+
+	if ((st = fb_db_prepare(db, sql, NULL)) == NULL)
+		return (-1);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return (n);
 }
 
 /* A number kept in the meta table; FB_ERR when the key is absent. */

@@ -127,9 +127,48 @@ static const char	step2[] =
 	"CREATE TRIGGER listings_del AFTER DELETE ON listings " FTS_LIVE
 	"BEGIN" VERSION_BUMP "END;";
 
+/*
+ * Step 3: the sync.  Every run is recorded with its counts and, per
+ * listing, what changed (fields: {"col": {"old": x, "new": y}}).
+ * content_hash lets a re-sync skip unchanged listings without comparing
+ * every field.  releases is the enrichment queue and cache: one row per
+ * release id, fetched once, a 404 remembered.  meta.sync_lock holds the
+ * id of the running run (0: none), refreshed in sync_lock_at while it
+ * works, so one sync runs at a time across workers and the CLI.
+ */
+static const char	step3[] =
+	"ALTER TABLE listings ADD COLUMN content_hash INTEGER;"
+	"CREATE TABLE sync_runs ("
+	" id INTEGER PRIMARY KEY,"
+	" status TEXT NOT NULL CHECK (status IN ('running', 'succeeded',"
+	"  'failed', 'held')),"
+	" trigger TEXT NOT NULL, is_forced INTEGER NOT NULL DEFAULT 0,"
+	" is_dry_run INTEGER NOT NULL DEFAULT 0,"
+	" started_at TEXT NOT NULL, finished_at TEXT,"
+	" added INTEGER NOT NULL DEFAULT 0, updated INTEGER NOT NULL DEFAULT 0,"
+	" removed INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0,"
+	" pages INTEGER NOT NULL DEFAULT 0, requests INTEGER NOT NULL DEFAULT 0,"
+	" retries INTEGER NOT NULL DEFAULT 0, error TEXT, progress TEXT);"
+	"CREATE TABLE sync_changes ("
+	" run_id INTEGER NOT NULL REFERENCES sync_runs(id),"
+	" listing_id INTEGER NOT NULL,"
+	" kind TEXT NOT NULL CHECK (kind IN ('added', 'updated', 'removed')),"
+	" fields TEXT,"
+	" PRIMARY KEY (run_id, listing_id)) WITHOUT ROWID;"
+	"CREATE TABLE releases ("
+	" release_id INTEGER PRIMARY KEY,"
+	" state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending',"
+	"  'done', 'failed', 'missing')),"
+	" priority INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL"
+	"  DEFAULT 0, fetched_at TEXT, error TEXT, data TEXT);"
+	"CREATE INDEX idx_releases_queue ON releases(state, priority DESC);"
+	"INSERT INTO meta (key, value) VALUES ('sync_lock', 0),"
+	" ('sync_lock_at', 0);";
+
 static const char	*steps[] = {
 	step1,
 	step2,
+	step3,
 };
 
 #define N_STEPS		((int)(sizeof(steps) / sizeof(steps[0])))

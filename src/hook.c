@@ -49,7 +49,12 @@ static int	hook_money(lua_State *, int, int64_t *);
 static json_t	*hook_json(lua_State *, int, int, const char **);
 static json_t	*hook_json_table(lua_State *, int, int, const char **);
 static int	hook_state_column(const char *);
+static int	hook_field(struct fb_lua *, struct fb_row *, json_t *,
+		    json_t **, struct fb_err *);
+static int	hook_metadata(struct fb_lua *, struct fb_row *, json_t *,
+		    json_t *, struct fb_err *);
 static void	hook_pending(lua_State *, json_t *);
+static int	hook_names(lua_State *);
 static void	hook_checked(struct fb_lua *, const struct fb_err *);
 
 /* Skip the listing on FB_ERR (the sync counts and reports it). */
@@ -212,22 +217,28 @@ fb_hook_push_json(lua_State *L, json_t *j, int depth)
 int
 fb_hook_push_stmt(lua_State *L, sqlite3_stmt *st)
 {
-	int	i, type;
+	int	i, type, names;
 
-	lua_createtable(L, 0, fb_listing_ncolumns);
+	names = hook_names(L);				/* names */
+	lua_createtable(L, 0, fb_listing_ncolumns);	/* names row */
 	for (i = 0; i < fb_listing_ncolumns; i++) {
 		if ((type = sqlite3_column_type(st, i)) == SQLITE_NULL)
 			continue;
-		lua_pushstring(L, fb_listing_columns[i].name);
-		hook_push_column(L, fb_listing_columns[i].type,
-		    sqlite3_column_int64(st, i), type == SQLITE_FLOAT ?
-		    sqlite3_column_double(st, i) :
-		    (double)sqlite3_column_int64(st, i),
-		    type == SQLITE_TEXT ?
-		    (const char *)sqlite3_column_text(st, i) : NULL,
-		    (size_t)sqlite3_column_bytes(st, i));
-		lua_rawset(L, -3);
+		lua_rawgeti(L, names, i + 1);		/* names row k */
+		if (type == SQLITE_TEXT)
+			hook_push_column(L, fb_listing_columns[i].type, 0, 0,
+			    (const char *)sqlite3_column_text(st, i),
+			    (size_t)sqlite3_column_bytes(st, i));
+		else if (type == SQLITE_FLOAT)
+			hook_push_column(L, fb_listing_columns[i].type, 0,
+			    sqlite3_column_double(st, i), NULL, 0);
+		else
+			hook_push_column(L, fb_listing_columns[i].type,
+			    sqlite3_column_int64(st, i),
+			    (double)sqlite3_column_int64(st, i), NULL, 0);
+		lua_rawset(L, -3);			/* names row */
 	}
+	lua_remove(L, names);				/* row */
 	return (1);
 }
 
@@ -236,19 +247,21 @@ int
 fb_hook_push_row(lua_State *L, const struct fb_row *row)
 {
 	const struct fb_value	*v;
-	int			 i;
+	int			 i, names;
 
-	lua_createtable(L, 0, fb_listing_ncolumns);
+	names = hook_names(L);				/* names */
+	lua_createtable(L, 0, fb_listing_ncolumns);	/* names row */
 	for (i = 0; i < fb_listing_ncolumns; i++) {
 		v = &row->v[i];
 		if (v->type == FB_VAL_UNSET || v->type == FB_VAL_NULL)
 			continue;
-		lua_pushstring(L, fb_listing_columns[i].name);
+		lua_rawgeti(L, names, i + 1);		/* names row k */
 		hook_push_column(L, fb_listing_columns[i].type, v->i,
 		    v->type == FB_VAL_REAL ? v->d : (double)v->i, v->s,
 		    v->len);
-		lua_rawset(L, -3);
+		lua_rawset(L, -3);			/* names row */
 	}
+	lua_remove(L, names);				/* row */
 	return (1);
 }
 
@@ -262,9 +275,9 @@ fb_hook_to_row(struct fb_lua *s, int idx, struct fb_row *out,
     struct fb_err *err)
 {
 	lua_State	*L = s->L;
-	const char	*name = s->names[FB_SCRIPT_MAP], *why = NULL, *key;
-	json_t		*extra, *meta = NULL, *v;
-	int		 col, rc = FB_ERR;
+	const char	*name = s->names[FB_SCRIPT_MAP];
+	json_t		*extra, *meta = NULL;
+	int		 rc = FB_ERR;
 
 	if (lua_type(L, idx) != LUA_TTABLE) {
 		fb_err_set(err, "%s: map must return a table of fields, not "
@@ -277,73 +290,94 @@ fb_hook_to_row(struct fb_lua *s, int idx, struct fb_row *out,
 	}
 	lua_pushnil(L);
 	while (lua_next(L, idx) != 0) {			/* k v */
-		if (lua_type(L, -2) != LUA_TSTRING) {
-			fb_err_set(err, "%s: map returned a %s key; field "
-			    "names are text", name, luaL_typename(L, -2));
+		if (hook_field(s, out, extra, &meta, err) != FB_OK)
 			goto cleanup;
-		}
-		key = lua_tostring(L, -2);
-		col = fb_row_column(key);
-		if (col >= 0 && hook_state_column(key)) {
-			fb_err_set(err, "%s: map must not set %s (the sync "
-			    "keeps it)", name, key);
-			goto cleanup;
-		}
-		if (col >= 0 && fb_listing_columns[col].type != FB_COL_JSON) {
-			if (hook_column(s, col, out, err) != FB_OK)
-				goto cleanup;
-		} else if (col >= 0) {
-			if (lua_type(L, -1) != LUA_TTABLE) {
-				fb_err_set(err, "%s: map: custom_metadata "
-				    "must be a table, not %s", name,
-				    luaL_typename(L, -1));
-				goto cleanup;
-			}
-			json_decref(meta);
-			if ((meta = hook_json(L, -1, 0, &why)) == NULL ||
-			    !json_is_object(meta)) {
-				fb_err_set(err, "%s: map: custom_metadata: %s",
-				    name, why ? why : "must have named keys");
-				goto cleanup;
-			}
-		} else {
-			if ((v = hook_json(L, -1, 0, &why)) == NULL ||
-			    json_object_set_new(extra, key, v) != 0) {
-				fb_err_set(err, "%s: map: %s: %s", name, key,
-				    why ? why : "names must be UTF-8");
-				goto cleanup;
-			}
-		}
 		lua_pop(L, 1);				/* k */
 	}
-	col = fb_row_column("listing_id");
-	if (out->v[col].type != FB_VAL_INT) {
+	if (out->v[fb_row_column("listing_id")].type != FB_VAL_INT)
 		fb_err_set(err, "%s: map must return listing_id", name);
-		goto cleanup;
-	}
-	if (meta != NULL || json_object_size(extra) > 0) {
-		if (meta == NULL)
-			meta = json_object();
-		json_object_update(meta, extra);
-	}
-	col = fb_row_column("custom_metadata");
-	if (meta != NULL && json_object_size(meta) > 0) {
-		char	*text = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
-
-		if (text == NULL) {
-			fb_err_set(err, "%s: custom_metadata: out of memory",
-			    name);
-			goto cleanup;
-		}
-		fb_row_set_text(out, col, text, strlen(text));
-		free(text);
-	} else
-		fb_row_set_null(out, col);
-	rc = FB_OK;
+	else
+		rc = hook_metadata(s, out, extra, meta, err);
 cleanup:
 	json_decref(extra);
 	json_decref(meta);
 	return (rc);
+}
+
+/* The pair k v on top of the stack: a column, or custom metadata. */
+static int
+hook_field(struct fb_lua *s, struct fb_row *out, json_t *extra,
+    json_t **meta, struct fb_err *err)
+{
+	lua_State	*L = s->L;
+	const char	*name = s->names[FB_SCRIPT_MAP], *key, *why = NULL;
+	json_t		*v;
+	int		 col;
+
+	if (lua_type(L, -2) != LUA_TSTRING) {
+		fb_err_set(err, "%s: map returned a %s key; field names are "
+		    "text", name, luaL_typename(L, -2));
+		return (FB_ERR);
+	}
+	key = lua_tostring(L, -2);
+	if ((col = fb_row_column(key)) >= 0 && hook_state_column(key)) {
+		fb_err_set(err, "%s: map must not set %s (the sync keeps it)",
+		    name, key);
+		return (FB_ERR);
+	}
+	if (col >= 0 && fb_listing_columns[col].type != FB_COL_JSON)
+		return (hook_column(s, col, out, err));
+	if (col >= 0) {
+		json_decref(*meta);
+		if (lua_type(L, -1) != LUA_TTABLE ||
+		    (*meta = hook_json(L, -1, 0, &why)) == NULL ||
+		    !json_is_object(*meta)) {
+			fb_err_set(err, "%s: map: custom_metadata must be a "
+			    "table with named keys%s%s", name, why ? ": " : "",
+			    why ? why : "");
+			return (FB_ERR);
+		}
+		return (FB_OK);
+	}
+	if ((v = hook_json(L, -1, 0, &why)) == NULL ||
+	    json_object_set_new(extra, key, v) != 0) {
+		fb_err_set(err, "%s: map: %s: %s", name, key,
+		    why ? why : "names must be UTF-8");
+		return (FB_ERR);
+	}
+	return (FB_OK);
+}
+
+/* custom_metadata: meta's keys, then the extra keys, as sorted JSON. */
+static int
+hook_metadata(struct fb_lua *s, struct fb_row *out, json_t *extra,
+    json_t *meta, struct fb_err *err)
+{
+	int	 col = fb_row_column("custom_metadata");
+	char	*text;
+
+	if (meta == NULL && json_object_size(extra) == 0) {
+		fb_row_set_null(out, col);
+		return (FB_OK);
+	}
+	if (meta != NULL)
+		json_object_update(extra, meta);
+	if (meta != NULL && json_object_size(extra) > 0) {
+		json_object_clear(meta);
+		json_object_update(meta, extra);
+	}
+	if ((text = json_dumps(meta != NULL ? meta : extra,
+	    JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+		fb_err_set(err, "%s: custom_metadata: out of memory",
+		    s->names[FB_SCRIPT_MAP]);
+		return (FB_ERR);
+	}
+	if (strcmp(text, "{}") == 0)
+		fb_row_set_null(out, col);
+	else
+		fb_row_set_text(out, col, text, strlen(text));
+	free(text);
+	return (FB_OK);
 }
 
 /* Protected: map(listing). */
@@ -628,7 +662,8 @@ hook_json(lua_State *L, int idx, int depth, const char **why)
 		return (hook_json_table(L, idx, depth, why));
 	default:
 		*why = lua_type(L, idx) == LUA_TFUNCTION ?
-		    "a function cannot be stored" : "this value cannot be stored";
+		    "a function cannot be stored" :
+		    "this value cannot be stored";
 		return (NULL);
 	}
 }
@@ -699,6 +734,30 @@ hook_state_column(const char *name)
 			return (1);
 	}
 	return (0);
+}
+
+/*
+ * may longjmp: pushes the column names as a Lua array (kept in the
+ * registry, made once per state) and returns its index: rows reuse the
+ * interned names instead of hashing 45 strings each.
+ */
+static int
+hook_names(lua_State *L)
+{
+	static const char	key = 'n';
+	int			i;
+
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &key) == LUA_TNIL) {
+		lua_pop(L, 1);
+		lua_createtable(L, fb_listing_ncolumns, 0);
+		for (i = 0; i < fb_listing_ncolumns; i++) {
+			lua_pushstring(L, fb_listing_columns[i].name);
+			lua_rawseti(L, -2, i + 1);
+		}
+		lua_pushvalue(L, -1);
+		lua_rawsetp(L, LUA_REGISTRYINDEX, &key);
+	}
+	return (lua_gettop(L));
 }
 
 /* j is freed by fb_lua_call() if a Lua error skips our own decref. */

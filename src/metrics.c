@@ -29,14 +29,20 @@ struct shared_metrics {
 	uint64_t		rules_call_failures[FB_SCRIPT_N];
 	uint64_t		rules_reloads[FB_SCRIPT_N];
 	uint64_t		rules_last_key[FB_SCRIPT_N];
+	uint64_t		sync_runs[3];	/* succeeded, failed, held */
+	uint64_t		sync_requests, sync_429s, sync_retries;
+	uint64_t		sync_last_success;	/* unix time */
 };
+
+static const char	*sync_outcomes[3] = { "succeeded", "failed", "held" };
 
 static struct shared_metrics	*shm;
 
 static const char	*route_names[FB_R_MAX] = {
 	"/healthz", "/metrics", "/api/data", "/api/data/{listing_id}",
 	"/api/search", "/api/filter", "/api/facets", "unknown",
-	"/api/plugins", "plugin", "/api/rules",
+	"/api/plugins", "plugin", "/api/rules", "/api/sync",
+	"/api/sync/status", "/api/sync/runs",
 };
 
 static const uint64_t	bucket_us[N_BUCKETS] = {
@@ -45,6 +51,7 @@ static const uint64_t	bucket_us[N_BUCKETS] = {
 };
 
 static void	render_counts(struct fb_buf *, int);
+static void	render_sync(struct fb_buf *);
 static void	render_histogram(struct fb_buf *, int);
 static void	render_rules(struct fb_buf *);
 
@@ -109,8 +116,63 @@ fb_metrics_render(struct fb_buf *b, int64_t active)
 	    "# HELP fb_listings_active Listings currently for sale.\n"
 	    "# TYPE fb_listings_active gauge\n");
 	fb_buf_appendf(b, "fb_listings_active %lld\n", (long long)active);
-	if (shm != NULL)
+	if (shm != NULL) {
 		render_rules(b);
+		render_sync(b);
+	}
+}
+
+/* A finished sync run (from its task thread): outcome and requests. */
+void
+fb_metrics_sync(const char *status, int64_t requests, int64_t r429,
+    int64_t retries)
+{
+	int	i;
+
+	if (shm == NULL)
+		return;
+	for (i = 0; i < 3; i++) {
+		if (strcmp(status, sync_outcomes[i]) == 0)
+			__atomic_add_fetch(&shm->sync_runs[i], 1,
+			    __ATOMIC_RELAXED);
+	}
+	if (strcmp(status, "succeeded") == 0)
+		__atomic_store_n(&shm->sync_last_success,
+		    (uint64_t)fb_time_now(), __ATOMIC_RELAXED);
+	__atomic_add_fetch(&shm->sync_requests, (uint64_t)requests,
+	    __ATOMIC_RELAXED);
+	__atomic_add_fetch(&shm->sync_429s, (uint64_t)r429, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&shm->sync_retries, (uint64_t)retries,
+	    __ATOMIC_RELAXED);
+}
+
+static void
+render_sync(struct fb_buf *b)
+{
+	int	i;
+
+	fb_buf_appends(b, "# HELP fb_sync_runs_total Finished sync runs by "
+	    "outcome.\n# TYPE fb_sync_runs_total counter\n");
+	for (i = 0; i < 3; i++)
+		fb_buf_appendf(b, "fb_sync_runs_total{status=\"%s\"} %llu\n",
+		    sync_outcomes[i], (unsigned long long)shm->sync_runs[i]);
+	fb_buf_appendf(b, "# HELP fb_sync_last_success_timestamp_seconds "
+	    "When the last sync succeeded.\n# TYPE "
+	    "fb_sync_last_success_timestamp_seconds gauge\n"
+	    "fb_sync_last_success_timestamp_seconds %llu\n"
+	    "# HELP fb_discogs_requests_total Requests sent to Discogs.\n"
+	    "# TYPE fb_discogs_requests_total counter\n"
+	    "fb_discogs_requests_total %llu\n"
+	    "# HELP fb_discogs_rate_limited_total Answers 429 from Discogs.\n"
+	    "# TYPE fb_discogs_rate_limited_total counter\n"
+	    "fb_discogs_rate_limited_total %llu\n"
+	    "# HELP fb_discogs_retries_total Requests to Discogs tried again."
+	    "\n# TYPE fb_discogs_retries_total counter\n"
+	    "fb_discogs_retries_total %llu\n",
+	    (unsigned long long)shm->sync_last_success,
+	    (unsigned long long)shm->sync_requests,
+	    (unsigned long long)shm->sync_429s,
+	    (unsigned long long)shm->sync_retries);
 }
 
 /*

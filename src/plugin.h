@@ -41,7 +41,7 @@ struct fb_plugin_route {
 struct fb_req {
 	struct fb_ctx		 ctx;
 	struct fb_plugin_route		*route;
-	uint64_t		 serial;	/* tags the statements it uses */
+	uint64_t		 serial;	/* tags its statements */
 	char			*path_arg;	/* decoded rest of a prefix */
 	json_t			*body;
 	int			 has_body;	/* body was looked at */

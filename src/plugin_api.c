@@ -74,6 +74,8 @@ static int	authorize(void *, int, const char *, const char *,
 static int	step_progress(void *);
 static struct fb_stmt *stmt_new(struct fb_req *, sqlite3_stmt *);
 static int	stmt_col(struct fb_stmt *, int);
+static sqlite3_stmt *listings_stmt(const struct fb_query *,
+		    struct fb_err *);
 static const char *listings_select(void);
 
 const struct fb_host_api	fb_plugin_api = {
@@ -395,20 +397,13 @@ api_db_prepare(struct fb_req *r, const char *sql)
 	return (NULL);
 }
 
-/*
- * The listings of GET /api/search for the request's query string.  Text
- * is bound as a copy: the statement may outlive the request's strings
- * when a stream steps it.
- */
+/* The listings of GET /api/search for the request's query string. */
 static struct fb_stmt *
 api_listings_open(struct fb_req *r)
 {
 	struct fb_query	 qr;
-	struct fb_sql	 sql;
-	struct fb_buf	 text;
 	struct fb_err	 err = { 0, "" };
 	sqlite3_stmt	*st;
-	int		 i, has_limit;
 
 	if (r->has_replied)
 		return (NULL);
@@ -417,28 +412,9 @@ api_listings_open(struct fb_req *r)
 		(void)api_reply_error(r, 400, "%s", err.msg);
 		return (NULL);
 	}
-	has_limit = fb_params_get(&r->ctx.params, "limit") != NULL;
-	fb_query_sql(&qr, &sql);
-	fb_buf_init(&text, 4096);
-	fb_buf_appendf(&text, "SELECT %s ", listings_select());
-	fb_buf_append(&text, sql.text.data, sql.text.len);
-	fb_buf_append(&text, sql.order.data, sql.order.len);
-	fb_buf_appends(&text, " LIMIT ? OFFSET ?");
-	if ((st = fb_db_prepare(&fb_w.db, fb_buf_cstr(&text), &err)) != NULL) {
-		for (i = 0; i < sql.n_binds; i++) {
-			if (sql.binds[i].is_int)
-				sqlite3_bind_int64(st, i + 1, sql.binds[i].i);
-			else
-				sqlite3_bind_text(st, i + 1,
-				    sql.binds[i].owned ? sql.binds[i].owned :
-				    sql.binds[i].s, -1, SQLITE_TRANSIENT);
-		}
-		sqlite3_bind_int64(st, i + 1, has_limit ? qr.page.limit : -1);
-		sqlite3_bind_int64(st, i + 2, qr.page.offset);
-	}
-	fb_buf_cleanup(&text);
-	fb_sql_cleanup(&sql);
-	if (st != NULL)
+	if (fb_params_get(&r->ctx.params, "limit") == NULL)
+		qr.page.limit = -1;			/* every match */
+	if ((st = listings_stmt(&qr, &err)) != NULL)
 		return (stmt_new(r, st));
 	(void)api_reply_error(r, 500, "%s", err.msg);
 	return (NULL);
@@ -635,6 +611,42 @@ static int
 stmt_col(struct fb_stmt *s, int i)
 {
 	return (s != NULL && i >= 0 && i < sqlite3_column_count(s->st));
+}
+
+/*
+ * New: the query builder's SQL with the listing columns.  Text is bound
+ * as a copy: the statement may outlive the request's strings when a
+ * stream steps it.
+ */
+static sqlite3_stmt *
+listings_stmt(const struct fb_query *qr, struct fb_err *err)
+{
+	struct fb_sql	 sql;
+	struct fb_buf	 text;
+	sqlite3_stmt	*st;
+	int		 i;
+
+	fb_query_sql(qr, &sql);
+	fb_buf_init(&text, 4096);
+	fb_buf_appendf(&text, "SELECT %s ", listings_select());
+	fb_buf_append(&text, sql.text.data, sql.text.len);
+	fb_buf_append(&text, sql.order.data, sql.order.len);
+	fb_buf_appends(&text, " LIMIT ? OFFSET ?");
+	if ((st = fb_db_prepare(&fb_w.db, fb_buf_cstr(&text), err)) != NULL) {
+		for (i = 0; i < sql.n_binds; i++) {
+			if (sql.binds[i].is_int)
+				sqlite3_bind_int64(st, i + 1, sql.binds[i].i);
+			else
+				sqlite3_bind_text(st, i + 1,
+				    sql.binds[i].owned ? sql.binds[i].owned :
+				    sql.binds[i].s, -1, SQLITE_TRANSIENT);
+		}
+		sqlite3_bind_int64(st, i + 1, qr->page.limit);
+		sqlite3_bind_int64(st, i + 2, qr->page.offset);
+	}
+	fb_buf_cleanup(&text);
+	fb_sql_cleanup(&sql);
+	return (st);
 }
 
 /* The listing columns; money as exact decimal text, e.g. "12.50". */

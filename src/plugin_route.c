@@ -37,12 +37,14 @@ static const struct {
 
 #define N_METHODS	((int)(sizeof(methods) / sizeof(methods[0])))
 
+static int	route_check(struct fb_plugin_ctx *, int, const char *,
+		    fb_handler);
 static int	route_fail(struct fb_plugin_ctx *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static int	route_path_ok(const char *);
 static const char *route_core_owner(const char *);
-static int	route_overlaps(const struct fb_plugin_route *, const char *, size_t,
-		    int);
+static int	route_overlaps(const struct fb_plugin_route *, const char *,
+		    size_t, int);
 static int	route_conflict(struct fb_plugin_ctx *, const char *, size_t,
 		    int, int);
 static int	route_matches(const struct fb_plugin_route *, const char *);
@@ -58,32 +60,14 @@ fb_plugin_route_add(struct fb_plugin_ctx *pc, int flags, const char *path,
     fb_handler handler, void *arg)
 {
 	struct fb_plugin_route	*r;
-	const char	*owner;
-	size_t		 len;
-	int		 is_prefix;
+	size_t			 len;
+	int			 is_prefix;
 
-	if (pc == NULL)
+	if (route_check(pc, flags, path, handler) != FB_OK)
 		return (FB_ERR);
-	if (!pc->in_init) {
-		fb_plugin_log(pc, FB_LOG_ERROR, "route_add(%.200s) outside "
-		    "init: refused (claim routes in init only)",
-		    path != NULL ? path : "NULL");
-		return (FB_ERR);
-	}
-	if (path == NULL || !route_path_ok(path))
-		return (route_fail(pc, "route '%.200s': a path is /a/b or "
-		    "/a/*, at most %d bytes of A-Z a-z 0-9 / . _ ~ -",
-		    path != NULL ? path : "NULL", FB_ROUTE_PATH_MAX));
-	if (handler == NULL || (flags & FB_METHODS) == 0 ||
-	    (flags & ~FB_ROUTE_FLAGS) != 0)
-		return (route_fail(pc, "route %s: needs a handler and "
-		    "FB_METHOD_* flags (got 0x%x)", path, (unsigned)flags));
 	len = strlen(path);
 	if ((is_prefix = path[len - 1] == '*'))
 		len--;
-	if ((owner = route_core_owner(path)) != NULL)
-		return (route_fail(pc, "route %s is taken by the core (%s)",
-		    path, owner));
 	if (route_conflict(pc, path, len, is_prefix, flags) != FB_OK)
 		return (FB_ERR);
 	if (fb_n_routes == FB_ROUTES_MAX)
@@ -132,6 +116,36 @@ fb_plugin_dispatch(struct http_request *req)
 		return (fb_api_unknown(req));
 	dispatch(req, r, allow);
 	return (KORE_RESULT_OK);
+}
+
+/* A claim made in init, with a clean path, a handler, known flags. */
+static int
+route_check(struct fb_plugin_ctx *pc, int flags, const char *path,
+    fb_handler handler)
+{
+	const char	*owner;
+
+	if (pc == NULL)
+		return (FB_ERR);
+	if (!pc->in_init) {
+		fb_plugin_log(pc, FB_LOG_ERROR, "route_add(%.200s) outside "
+		    "init: refused (claim routes in init only)",
+		    path != NULL ? path : "NULL");
+		return (FB_ERR);
+	}
+	if (path == NULL || !route_path_ok(path))
+		return (route_fail(pc, "route '%.200s': a path is /a/b or a "
+		    "prefix /a/ and a star, at most %d bytes of A-Z a-z 0-9 "
+		    "/ . _ ~ -", path != NULL ? path : "NULL",
+		    FB_ROUTE_PATH_MAX));
+	if (handler == NULL || (flags & FB_METHODS) == 0 ||
+	    (flags & ~FB_ROUTE_FLAGS) != 0)
+		return (route_fail(pc, "route %s: needs a handler and "
+		    "FB_METHOD_* flags (got 0x%x)", path, (unsigned)flags));
+	if ((owner = route_core_owner(path)) != NULL)
+		return (route_fail(pc, "route %s is taken by the core (%s)",
+		    path, owner));
+	return (FB_OK);
 }
 
 /*

@@ -29,6 +29,7 @@ struct fb_sink {
 	int			 is_over;	/* a write past the cap */
 };
 
+static struct fb_sink *stream_new(struct fb_req *, fb_fill, fb_done, void *);
 static int	stream_fill(struct fb_sink *);
 static void	stream_send(struct fb_sink *);
 static int	stream_sent(struct netbuf *);
@@ -52,16 +53,7 @@ fb_plugin_stream(struct fb_req *r, int status, const char *type,
 		    fb_plugin_api.reply_error(r, 500, "bad stream"));
 	}
 	r->has_replied = 1;
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		abort();
-	s->c = req->owner;
-	s->pc = r->route->pc;
-	s->serial = r->serial;
-	s->fill = fill;
-	s->done = done;
-	s->arg = arg;
-	s->is_chunked = !(req->flags & HTTP_VERSION_1_0);
-	fb_buf_init(&s->buf, FB_STREAM_CHUNK + 4096);
+	s = stream_new(r, fill, done, arg);
 	if (req->method == HTTP_METHOD_HEAD) {
 		fb_reply(&r->ctx, status, type, NULL, 0);
 		stream_free(s);
@@ -84,6 +76,24 @@ fb_plugin_stream(struct fb_req *r, int status, const char *type,
 	fb_reply(&r->ctx, status, type, NULL, 0);
 	stream_send(s);
 	return (FB_OK);
+}
+
+static struct fb_sink *
+stream_new(struct fb_req *r, fb_fill fill, fb_done done, void *arg)
+{
+	struct fb_sink	*s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		abort();
+	s->c = r->ctx.req->owner;
+	s->pc = r->route->pc;
+	s->serial = r->serial;
+	s->fill = fill;
+	s->done = done;
+	s->arg = arg;
+	s->is_chunked = !(r->ctx.req->flags & HTTP_VERSION_1_0);
+	fb_buf_init(&s->buf, FB_STREAM_CHUNK + 4096);
+	return (s);
 }
 
 /* The plugin's api->sink_write: append to the current part. */

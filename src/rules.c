@@ -28,7 +28,7 @@
 #define RECENT_S	2		/* re-hash files younger than this */
 
 struct candidate {
-	char		*text;			/* owned; NULL: no new version */
+	char		*text;			/* owned; NULL: none */
 	size_t		 len;
 	uint64_t	 hash;
 	uint64_t	 key;			/* hash and stat: one change */
@@ -303,7 +303,8 @@ rules_check(struct fb_lua *lua, struct build *b)
 		b->failed |= 1 << i;
 		(void)snprintf(b->err[i], sizeof(b->err[i]), "%s (self-check "
 		    "on a sample listing)", err.msg);
-		(void)snprintf(b->tb[i], sizeof(b->tb[i]), "%s", lua->traceback);
+		(void)snprintf(b->tb[i], sizeof(b->tb[i]), "%s",
+		    lua->traceback);
 	}
 	fb_row_cleanup(&row);
 	json_decref(sample);

@@ -26,6 +26,9 @@ enum fb_route {
 	FB_R_PLUGINS,
 	FB_R_PLUGIN,
 	FB_R_RULES,
+	FB_R_SYNC,
+	FB_R_SYNC_STATUS,
+	FB_R_SYNC_RUNS,
 	FB_R_MAX
 };
 
@@ -92,6 +95,12 @@ void	fb_plugins_open(void);
 void	fb_plugins_init(void);
 void	fb_plugins_fini(void);
 
+/* sync.c: the schedule (worker 1) and the task thread of a run. */
+void	fb_sync_worker_init(void);
+void	fb_sync_worker_stop(void);
+int	fb_sync_start(const char *, int, int64_t *, struct fb_err *);
+void	fb_metrics_sync(const char *, int64_t, int64_t, int64_t);
+
 /* auth.c: the admin's Bearer passphrase, compared in constant time. */
 int	fb_auth_admin(struct http_request *);
 int	fb_auth_require_admin(struct fb_ctx *);
@@ -99,6 +108,8 @@ int	fb_auth_require_admin(struct fb_ctx *);
 /* seccomp: each file that needs system calls declares them itself. */
 extern struct sock_filter	fb_db_seccomp[];
 extern size_t			fb_db_seccomp_len;
+extern struct sock_filter	fb_discogs_seccomp[];
+extern size_t			fb_discogs_seccomp_len;
 extern struct sock_filter	fb_app_seccomp[];
 extern size_t			fb_app_seccomp_len;
 

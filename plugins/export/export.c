@@ -62,7 +62,8 @@ export_init(struct fb_plugin_ctx *ctx, const struct fb_host_api *host)
 	    "TUVWXYZ0123456789._-")] != '\0') {
 		if (name != NULL)
 			api->log(FB_LOG_WARN, "export.filename '%.100s': use "
-			    "letters, digits, . _ -; using inventory.csv", name);
+			    "letters, digits, . _ -; using inventory.csv",
+			    name);
 		name = "inventory.csv";
 	}
 	(void)snprintf(disposition, sizeof(disposition),

@@ -282,8 +282,9 @@ test_defaults(void)
 	static const char *const	listings[] = {
 		NULL,
 		"{\"id\": 1}",
-		"{\"id\": 2, \"weight\": \"120\", \"format_quantity\": \"auto\","
-		" \"release\": {\"year\": 0, \"format\": \"CD\", \"images\": [],"
+		"{\"id\": 2, \"weight\": \"120\", \"format_quantity\": "
+		"\"auto\", \"release\": {\"year\": 0, \"format\": \"CD\", "
+		"\"images\": [],"
 		" \"stats\": {}}, \"price\": {\"value\": 3, \"currency\": "
 		"\"EUR\"}}",
 		"{\"id\": 3, \"release\": {\"format\": \"  Vinyl , LP\","
@@ -535,6 +536,107 @@ test_search(void)
 	shipped();
 }
 
+/* The first ```lua block after heading in scripts/README.md, as name. */
+static int
+put_example(const char *heading, const char *name)
+{
+	char	*md = slurp("scripts/README.md"), *p, *end;
+	int	 rc = FB_ERR;
+
+	if ((p = strstr(md, heading)) != NULL &&
+	    (p = strstr(p, "```lua\n")) != NULL &&
+	    (end = strstr(p + 7, "```")) != NULL) {
+		*end = '\0';
+		put(name, p + 7);
+		rc = FB_OK;
+	}
+	free(md);
+	return (rc);
+}
+
+/* keep() and score() on a row made of a few columns. */
+static void
+example_row(struct fb_row *row, int64_t price, const char *condition,
+    const char *image, const char *genres)
+{
+	fb_row_init(row);
+	fb_row_set_int(row, fb_row_column("listing_id"), 1);
+	fb_row_set_int(row, fb_row_column("price_value"), price);
+	fb_row_set_text(row, fb_row_column("condition"), condition,
+	    strlen(condition));
+	if (image != NULL)
+		fb_row_set_text(row, fb_row_column("image_uri"), image,
+		    strlen(image));
+	if (genres != NULL)
+		fb_row_set_text(row, fb_row_column("genres"), genres,
+		    strlen(genres));
+}
+
+static void
+example_keep(struct fb_rules *r, int64_t price, const char *condition,
+    int want, const char *reason, const char *what)
+{
+	struct fb_row	row;
+	struct fb_err	err = { 0, "" };
+	char		got[128];
+	int		kept = -1;
+
+	example_row(&row, price, condition, NULL, NULL);
+	EQ_INT(fb_hook_keep(r, &row, NULL, &kept, got, sizeof(got), &err),
+	    FB_OK, what);
+	EQ_INT(kept, want, what);
+	EQ_STR(got, reason, what);
+	fb_row_cleanup(&row);
+}
+
+static double
+example_score(struct fb_rules *r, const char *image, const char *genres)
+{
+	struct fb_row	row;
+	struct fb_err	err = { 0, "" };
+	double		v = -1;
+
+	example_row(&row, 1000, "Mint (M)", image, genres);
+	if (fb_hook_score_row(r, &row, "q", 1.0, &v, &err) != FB_OK)
+		printf("# %s\n", err.msg);
+	fb_row_cleanup(&row);
+	return (v);
+}
+
+/* The three worked examples of scripts/README.md, as written there. */
+static void
+test_readme(void)
+{
+	struct fb_rules	r;
+
+	shipped();
+	OK(put_example("## Example 1", "filter.lua") == FB_OK, "example 1");
+	init(&r);
+	EQ_STR(r.s[FB_SCRIPT_KEEP].error, "", "example 1 loads");
+	example_keep(&r, 250, "Mint (M)", 0, "cheaper than 3", "2.50: out");
+	example_keep(&r, 300, "Mint (M)", 1, "", "3.00: kept");
+	fb_rules_cleanup(&r);
+	OK(put_example("## Example 2", "filter.lua") == FB_OK, "example 2");
+	init(&r);
+	EQ_STR(r.s[FB_SCRIPT_KEEP].error, "", "example 2 loads");
+	example_keep(&r, 1250, "Fair (F)", 0, "media in Fair (F) condition",
+	    "Fair: out");
+	example_keep(&r, 1250, "Poor (P)", 0, "media in Poor (P) condition",
+	    "Poor: out");
+	example_keep(&r, 100, "Mint (M)", 0, "cheaper than 3", "cheap: out");
+	example_keep(&r, 1250, "Good (G)", 1, "", "Good: kept");
+	fb_rules_cleanup(&r);
+	OK(put_example("## Example 3", "ranking.lua") == FB_OK, "example 3");
+	init(&r);
+	EQ_STR(r.s[FB_SCRIPT_SCORE].error, "", "example 3 loads");
+	OK(example_score(&r, NULL, NULL) == 1.0, "no picture, no genre: 1");
+	OK(example_score(&r, "https://i/1.jpg", NULL) == 3.0, "picture: +2");
+	OK(example_score(&r, NULL, "Reggae, Electronic") == 11.0,
+	    "reggae: +10");
+	fb_rules_cleanup(&r);
+	shipped();
+}
+
 int
 main(void)
 {
@@ -552,6 +654,7 @@ main(void)
 	test_reload();
 	test_startup_broken();
 	test_search();
+	test_readme();
 	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		printf("# could not remove %s\n", dir);

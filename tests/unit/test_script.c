@@ -269,7 +269,8 @@ test_sandbox(void)
 		    "the string metatable is locked" },
 		{ "return collectgarbage('count')", FB_ERR,
 		    "collectgarbage is not there" },
-		{ "return dofile('/etc/passwd')", FB_ERR, "dofile is not there" },
+		{ "return dofile('/etc/passwd')", FB_ERR,
+		    "dofile is not there" },
 		{ "return loadfile('/etc/passwd')", FB_ERR,
 		    "loadfile is not there" },
 		{ "return load('return 2')()", FB_OK, "load of text works" },
@@ -284,8 +285,8 @@ test_sandbox(void)
 		{ "return os.getenv('HOME')", FB_ERR, "os.getenv refused" },
 		{ "print('hello from a rule'); return 1", FB_OK,
 		    "print goes to the log" },
-		{ "return math.floor(utf8.len('\xc3\xa9') + #table.concat({'a'}))",
-		    FB_OK, "math, utf8, table work" },
+		{ "return math.floor(utf8.len('\xc3\xa9') + "
+		    "#table.concat({'a'}))", FB_OK, "math, utf8, table work" },
 	};
 	struct fb_rules	 r;
 	struct fb_err	 err = { 0, "" };

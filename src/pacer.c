@@ -1,0 +1,74 @@
+/*
+ * The request pacer: when may the next Discogs request go out?
+ *
+ * Pure arithmetic on milliseconds, so the unit tests can drive it.  It
+ * keeps at least DISCOGS_MIN_INTERVAL_MS between requests, slows down as
+ * X-Discogs-Ratelimit-Remaining runs low, honours Retry-After on a 429
+ * and otherwise backs off 2, 4, 8 ... 60 s, and spaces retries of
+ * transient errors with growing waits and a little jitter.
+ */
+#include "app.h"
+
+#define BACKOFF_MAX_MS		60000
+#define LOW_REMAINING		10	/* slow down below this many */
+#define LOW_STEP_MS		1000	/* per missing request */
+
+void
+fb_pacer_init(struct fb_pacer *p, uint32_t min_interval_ms)
+{
+	p->min_interval_ms = min_interval_ms;
+	p->next_at_ms = 0;
+	p->backoff_step = 0;
+	p->remaining = -1;
+}
+
+/* Milliseconds to wait before the next request may be sent. */
+uint64_t
+fb_pacer_wait(const struct fb_pacer *p, uint64_t now_ms)
+{
+	return (p->next_at_ms > now_ms ? p->next_at_ms - now_ms : 0);
+}
+
+/*
+ * Called with each answer: status (0 for a transport error), the
+ * Retry-After seconds (-1 if absent) and the remaining budget (-1 if
+ * the header was absent).  Returns the wait it imposed, in ms.
+ */
+uint64_t
+fb_pacer_result(struct fb_pacer *p, uint64_t now_ms, int status,
+    int retry_after_s, int remaining, uint32_t jitter_ms)
+{
+	uint64_t	wait = p->min_interval_ms;
+
+	p->remaining = remaining;
+	if (status == 429) {
+		if (retry_after_s >= 0)
+			wait = (uint64_t)retry_after_s * 1000;
+		else
+			wait = fb_pacer_backoff(p->backoff_step);
+		p->backoff_step++;
+	} else if (status == 0 || status >= 500) {
+		wait = fb_pacer_backoff(p->backoff_step) / 2 + jitter_ms;
+		p->backoff_step++;
+	} else {
+		p->backoff_step = 0;
+		if (remaining >= 0 && remaining < LOW_REMAINING)
+			wait += (uint64_t)(LOW_REMAINING - remaining) *
+			    LOW_STEP_MS;
+	}
+	if (wait < p->min_interval_ms)
+		wait = p->min_interval_ms;
+	p->next_at_ms = now_ms + wait;
+	return (wait);
+}
+
+/* 2 s, 4 s, 8 s ... capped at 60 s. */
+uint64_t
+fb_pacer_backoff(int step)
+{
+	uint64_t	ms = 2000;
+
+	while (step-- > 0 && ms < BACKOFF_MAX_MS)
+		ms *= 2;
+	return (ms > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : ms);
+}
