@@ -629,6 +629,8 @@ void	fb_sync_unlock(struct fb_db *, int64_t);
 int	fb_sync_recover(struct fb_db *, struct fb_err *);
 int	fb_sync_recover_at_start(struct fb_db *, struct fb_err *);
 int	fb_sync_sleep(struct fb_sync *, uint64_t);
+int	fb_enrich_enqueue(struct fb_db *, struct fb_err *);
+int	fb_enrich_batch(struct fb_sync *, int);
 void	fb_sync_progress(struct fb_sync *, const char *);
 
 /* tls.c: a self-signed pair for first runs. */

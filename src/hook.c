@@ -348,34 +348,27 @@ hook_field(struct fb_lua *s, struct fb_row *out, json_t *extra,
 	return (FB_OK);
 }
 
-/* custom_metadata: meta's keys, then the extra keys, as sorted JSON. */
+/* custom_metadata: meta's keys and the extra keys (which win), sorted. */
 static int
 hook_metadata(struct fb_lua *s, struct fb_row *out, json_t *extra,
     json_t *meta, struct fb_err *err)
 {
+	json_t	*all = meta != NULL ? meta : extra;
 	int	 col = fb_row_column("custom_metadata");
 	char	*text;
 
-	if (meta == NULL && json_object_size(extra) == 0) {
+	if (meta != NULL)
+		json_object_update(meta, extra);
+	if (json_object_size(all) == 0) {
 		fb_row_set_null(out, col);
 		return (FB_OK);
 	}
-	if (meta != NULL)
-		json_object_update(extra, meta);
-	if (meta != NULL && json_object_size(extra) > 0) {
-		json_object_clear(meta);
-		json_object_update(meta, extra);
-	}
-	if ((text = json_dumps(meta != NULL ? meta : extra,
-	    JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+	if ((text = json_dumps(all, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
 		fb_err_set(err, "%s: custom_metadata: out of memory",
 		    s->names[FB_SCRIPT_MAP]);
 		return (FB_ERR);
 	}
-	if (strcmp(text, "{}") == 0)
-		fb_row_set_null(out, col);
-	else
-		fb_row_set_text(out, col, text, strlen(text));
+	fb_row_set_text(out, col, text, strlen(text));
 	free(text);
 	return (FB_OK);
 }

@@ -52,7 +52,9 @@ static int	api_reply_text(struct fb_req *, int, const char *,
 		    const void *, size_t);
 static int	api_reply_header(struct fb_req *, const char *,
 		    const char *);
+static int	api_reply_etag(struct fb_req *, const char *);
 static int64_t	api_data_version(struct fb_req *);
+static int64_t	api_db_generation(struct fb_req *);
 static struct fb_stmt *api_db_prepare(struct fb_req *, const char *);
 static struct fb_stmt *api_listings_open(struct fb_req *);
 static int	api_db_bind_int(struct fb_stmt *, int, int64_t);
@@ -97,9 +99,11 @@ const struct fb_host_api	fb_plugin_api = {
 	.reply_error = api_reply_error,
 	.reply_text = api_reply_text,
 	.reply_header = api_reply_header,
+	.reply_etag = api_reply_etag,
 	.reply_stream = fb_plugin_stream,
 	.sink_write = fb_plugin_sink_write,
 	.data_version = api_data_version,
+	.db_generation = api_db_generation,
 	.db_prepare = api_db_prepare,
 	.listings_open = api_listings_open,
 	.db_bind_int = api_db_bind_int,
@@ -352,6 +356,26 @@ refused:
 	return (FB_ERR);
 }
 
+/* "tag" becomes the ETag; 304 (and 1) when If-None-Match names it. */
+static int
+api_reply_etag(struct fb_req *r, const char *tag)
+{
+	size_t	n = tag != NULL ? strlen(tag) : 0;
+
+	if (r->has_replied || n == 0 || n > sizeof(r->ctx.etag) - 3 ||
+	    tag[strspn(tag, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
+	    "wxyz0123456789._-")] != '\0') {
+		fb_plugin_log(r->route->pc, FB_LOG_ERROR, "reply_etag(%.40s): "
+		    "refused", tag != NULL ? tag : "NULL");
+		return (FB_ERR);
+	}
+	(void)snprintf(r->ctx.etag, sizeof(r->ctx.etag), "\"%s\"", tag);
+	if (!fb_reply_not_modified(&r->ctx))
+		return (0);
+	r->has_replied = 1;
+	return (1);
+}
+
 static int64_t
 api_data_version(struct fb_req *r)
 {
@@ -359,6 +383,16 @@ api_data_version(struct fb_req *r)
 	if (!fb_w.db_ok || fb_db_refresh(&fb_w.db) != FB_OK)
 		return (-1);
 	return (fb_w.db.version);
+}
+
+/* Both counters only grow, and one of them moves on every commit. */
+static int64_t
+api_db_generation(struct fb_req *r)
+{
+	(void)r;
+	if (!fb_w.db_ok || fb_db_refresh(&fb_w.db) != FB_OK)
+		return (-1);
+	return (fb_w.db.pragma_version + fb_w.db.own_changes);
 }
 
 static struct fb_stmt *

@@ -190,11 +190,27 @@ api_tostring(lua_State *L)
 	return (1);
 }
 
-/* may longjmp: string.format, refusing %p (an address). */
+/*
+ * may longjmp: string.format, refusing %p (an address); a table or
+ * function given for %s shows as its type name, as tostring() does.
+ */
 static int
 api_format(lua_State *L)
 {
 	const char	*f = luaL_checkstring(L, 1);
+	int		 i, t;
+
+	for (i = 2; i <= lua_gettop(L); i++) {
+		t = lua_type(L, i);
+		if ((t == LUA_TTABLE || t == LUA_TFUNCTION ||
+		    t == LUA_TUSERDATA || t == LUA_TTHREAD ||
+		    t == LUA_TLIGHTUSERDATA) &&
+		    luaL_getmetafield(L, i, "__tostring") == LUA_TNIL) {
+			lua_pushstring(L, luaL_typename(L, i));
+			lua_replace(L, i);
+		} else if (t == LUA_TTABLE || t == LUA_TUSERDATA)
+			lua_pop(L, 1);			/* the metafield */
+	}
 
 	while ((f = strchr(f, '%')) != NULL) {
 		f++;

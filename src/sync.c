@@ -7,8 +7,10 @@
  * the worker (briefly: it is one small write), then the fetch and the
  * write transaction happen in a Kore task thread with its own SQLite
  * connection, Lua state and curl handle, so HTTP never waits on them.
- * When data changes, every worker notices through the data version on
- * its next request; no message is needed.
+ * Between runs, worker 1's timer also feeds the release-details job
+ * (enrich.c) a batch at a time.  When data changes, every worker
+ * notices through the data version on its next request; no message is
+ * needed.
  */
 #include "server.h"
 
@@ -17,6 +19,7 @@
 #define FIRST_RUN_DELAY_MS	3000
 #define TICK_MS			1000
 #define LOCK_BUSY_MS		100
+#define ENRICH_BATCH		50
 
 struct sync_job {
 	int64_t		run_id;
@@ -24,9 +27,9 @@ struct sync_job {
 	const char	*trigger;
 };
 
-static struct kore_task	sync_task;
+static struct kore_task	sync_task, enrich_task;
 static struct sync_job	job;
-static int		is_busy;
+static int		is_busy, is_enriching;
 static volatile int	is_stopping;
 static uint64_t		next_run_ms;
 
@@ -34,14 +37,19 @@ static void	sync_tick(void *, u_int64_t);
 static int	sync_entry(struct kore_task *);
 static void	sync_done(struct kore_task *);
 static void	sync_schedule(uint64_t, uint64_t);
+static void	enrich_start(void);
+static int	enrich_entry(struct kore_task *);
+static void	enrich_done(struct kore_task *);
 
 void
 fb_sync_worker_init(void)
 {
-	if (worker->id != 1 || !fb_cfg.enable_auto_sync ||
-	    fb_cfg.discogs_token[0] == '\0')
+	if (worker->id != 1 || fb_cfg.discogs_token[0] == '\0')
 		return;
-	sync_schedule(kore_time_ms(), FIRST_RUN_DELAY_MS);
+	if (fb_cfg.enable_auto_sync)
+		sync_schedule(kore_time_ms(), FIRST_RUN_DELAY_MS);
+	else
+		next_run_ms = UINT64_MAX;
 	(void)kore_timer_add(sync_tick, TICK_MS, NULL, 0);
 }
 
@@ -89,8 +97,12 @@ sync_tick(void *arg, u_int64_t now)
 	int64_t		run_id;
 
 	(void)arg;
-	if (is_busy || now < next_run_ms || !fb_w.db_ok)
+	if (!fb_w.db_ok || is_busy)
 		return;
+	if (now < next_run_ms) {
+		enrich_start();
+		return;
+	}
 	if (fb_sync_start("schedule", 0, &run_id, &err) != FB_OK) {
 		fb_log(FB_LOG_INFO, "scheduled sync skipped: %s", err.msg);
 		sync_schedule(now, 60000);
@@ -152,4 +164,49 @@ sync_done(struct kore_task *t)
 		return;
 	kore_task_destroy(t);
 	is_busy = 0;
+}
+
+/* Release details, a batch at a time, when no sync runs here. */
+static void
+enrich_start(void)
+{
+	if (is_enriching || fb_db_count(&fb_w.db, "SELECT EXISTS (SELECT 1 "
+	    "FROM releases WHERE state = 'pending')") != 1)
+		return;
+	is_enriching = 1;
+	kore_task_create(&enrich_task, enrich_entry);
+	kore_task_bind_callback(&enrich_task, enrich_done);
+	kore_task_run(&enrich_task);
+}
+
+static int
+enrich_entry(struct kore_task *t)
+{
+	struct fb_sync	s;
+	struct fb_db	db;
+	int		n;
+
+	(void)t;
+	memset(&s, 0, sizeof(s));
+	s.cancel = &is_stopping;
+	if (fb_db_open(&db, fb_cfg.db_path, NULL) != FB_OK)
+		return (FB_ERR);
+	s.db = &db;
+	fb_pacer_init(&s.pacer, fb_cfg.discogs_min_interval_ms);
+	n = fb_enrich_batch(&s, ENRICH_BATCH);
+	if (n != 0)
+		fb_log(FB_LOG_INFO, "release details: %d fetched%s", n < 0 ?
+		    (int)s.requests : n, n < 0 ? ", paused" : "");
+	fb_metrics_sync("", s.requests, s.rate_limited, 0);
+	fb_db_close(&db);
+	return (FB_OK);
+}
+
+static void
+enrich_done(struct kore_task *t)
+{
+	if (kore_task_state(t) != KORE_TASK_STATE_FINISHED)
+		return;
+	kore_task_destroy(t);
+	is_enriching = 0;
 }

@@ -85,7 +85,8 @@ apply_all(struct fb_sync *s, const char *now)
 		    (const char *)sqlite3_column_text(st, 1), now);
 	sqlite3_finalize(st);
 	if (rc != FB_OK || apply_removals(s, active, now) != FB_OK ||
-	    fb_fts_defer_end(s->db, NULL) != FB_OK)
+	    fb_fts_defer_end(s->db, NULL) != FB_OK ||
+	    fb_enrich_enqueue(s->db, NULL) != FB_OK)
 		goto fail;
 	return (FB_OK);
 fail:

@@ -7,11 +7,11 @@
  * active and removed counts, the inventory value and the median price
  * per currency (exact decimals), counts by format, condition and genre
  * (most frequent first; no value counts as "unknown"), and the outcome
- * of the last sync: the newest row of sync_runs, or null while that
- * table does not exist.  All of it comes from one pass over the active
- * listings (a 100k-listing shop is one table scan, not six), and depends
- * on the data only, so the answer is built once per data version and
- * kept as text; the host adds the ETag and answers If-None-Match.
+ * of the last sync: the newest finished run in sync_runs, or null.  The
+ * counts come from one pass over the active listings (a 100k-listing
+ * shop is one table scan) and are kept per data version; last_sync is
+ * re-read only when the database generation moves.  Repeats are served
+ * from one cached text, with an ETag of its hash, and 304.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,13 +44,17 @@ struct count {
 };
 
 static const struct fb_host_api	*api;
+static json_t			*heavy;		/* all but last_sync */
+static int64_t			 heavy_version = -1;	/* data version */
 static char			*cached;	/* json_dumps: free() */
 static size_t			 cached_len;
-static int64_t			 cached_version = -1;
+static int64_t			 cached_gen = -1;	/* db generation */
+static char			 etag[24];
 
 static int	stats_init(struct fb_plugin_ctx *, const struct fb_host_api *);
 static int	stats_fini(void);
 static int	stats_get(struct fb_req *, void *);
+static int	stats_refresh(struct fb_req *);
 static json_t	*stats_build(struct fb_req *);
 static int	stats_totals(struct fb_req *, json_t *);
 static int	stats_scan(struct fb_req *, struct acc *);
@@ -74,48 +78,77 @@ static int
 stats_init(struct fb_plugin_ctx *ctx, const struct fb_host_api *host)
 {
 	api = host;
-	return (api->route_add(ctx, FB_METHOD_GET | FB_ROUTE_DATA,
-	    "/api/stats", stats_get, NULL));
+	return (api->route_add(ctx, FB_METHOD_GET, "/api/stats", stats_get,
+	    NULL));
 }
 
 static int
 stats_fini(void)
 {
+	json_decref(heavy);
+	heavy = NULL;
 	free(cached);
 	cached = NULL;
-	cached_version = -1;
+	heavy_version = cached_gen = -1;
 	return (FB_OK);
 }
 
 static int
 stats_get(struct fb_req *req, void *arg)
 {
-	json_t	*j;
-	char	*text;
-	int64_t	 v;
-
 	(void)arg;
 	if (api->req_params_allow(req, NULL) != FB_OK)
 		return (FB_OK);
-	if ((v = api->data_version(req)) < 0)
-		return (api->reply_error(req, 503, "database unavailable"));
-	if (cached == NULL || v != cached_version) {
-		text = (j = stats_build(req)) != NULL ?
-		    json_dumps(j, JSON_FLAGS) : NULL;
-		json_decref(j);
-		if (text == NULL)
-			return (api->reply_error(req, 500, "stats: the "
-			    "database could not answer"));
-		free(cached);
-		cached = text;
-		cached_len = strlen(text);
-		cached_version = v;
-	}
+	if (stats_refresh(req) != FB_OK)
+		return (api->reply_error(req, 503, "stats: the database could "
+		    "not answer"));
+	if (api->reply_etag(req, etag) == 1)
+		return (FB_OK);			/* 304 */
 	return (api->reply_text(req, 200, "application/json; charset=utf-8",
 	    cached, cached_len));
 }
 
-/* New: the whole answer, or NULL (the host logged why). */
+/*
+ * Two caches: the counts (one table scan) per data version, and the
+ * answer with last_sync per database generation, which also moves when
+ * a sync run is recorded without changing any listing.
+ */
+static int
+stats_refresh(struct fb_req *req)
+{
+	int64_t		 v = api->data_version(req), g = api->db_generation(req);
+	json_t		*o;
+	char		*text;
+	const char	*p;
+	uint64_t	 h = 14695981039346656037ULL;
+
+	if (v < 0 || g < 0)
+		return (FB_ERR);
+	if (cached != NULL && g == cached_gen && v == heavy_version)
+		return (FB_OK);
+	if (heavy == NULL || v != heavy_version) {
+		json_decref(heavy);
+		if ((heavy = stats_build(req)) == NULL)
+			return (FB_ERR);
+		heavy_version = v;
+	}
+	o = json_copy(heavy);
+	json_object_set_new(o, "last_sync", stats_last_sync(req));
+	text = json_dumps(o, JSON_FLAGS);
+	json_decref(o);
+	if (text == NULL)
+		return (FB_ERR);
+	for (p = text; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	(void)snprintf(etag, sizeof(etag), "s%016llx", (unsigned long long)h);
+	free(cached);
+	cached = text;
+	cached_len = strlen(text);
+	cached_gen = g;
+	return (FB_OK);
+}
+
+/* New: the answer but last_sync, or NULL (the host logged why). */
 static json_t *
 stats_build(struct fb_req *req)
 {
@@ -136,7 +169,6 @@ stats_build(struct fb_req *req)
 	json_object_set_new(o, "by_format", counts_sorted(acc.formats));
 	json_object_set_new(o, "by_condition", counts_sorted(acc.conditions));
 	json_object_set_new(o, "by_genre", counts_sorted(acc.genres));
-	json_object_set_new(o, "last_sync", stats_last_sync(req));
 	acc_free(&acc);
 	return (o);
 }
@@ -349,7 +381,10 @@ price_cmp(const void *a, const void *b)
 	return (x < y ? -1 : x > y);
 }
 
-/* New: the newest sync run as an object, or null. */
+/*
+ * New: the newest finished sync run, with the keys of DESIGN.md's RUN,
+ * or null (no run yet, or no sync_runs table in this database).
+ */
 static json_t *
 stats_last_sync(struct fb_req *req)
 {
@@ -361,8 +396,10 @@ stats_last_sync(struct fb_req *req)
 	    " 'table' AND name = 'sync_runs'");
 	has_table = st != NULL && api->db_step(st) == FB_DB_ROW;
 	api->db_finalize(st);
-	if (has_table && (st = api->db_prepare(req, "SELECT * FROM sync_runs"
-	    " ORDER BY id DESC LIMIT 1")) != NULL) {
+	if (has_table && (st = api->db_prepare(req, "SELECT id, status, "
+	    "started_at, finished_at, added, updated, removed, error FROM "
+	    "sync_runs WHERE status <> 'running' ORDER BY id DESC LIMIT 1"))
+	    != NULL) {
 		if (api->db_step(st) == FB_DB_ROW)
 			run = row_object(st);
 		api->db_finalize(st);

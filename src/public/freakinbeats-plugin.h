@@ -198,6 +198,15 @@ struct fb_host_api {
 	int		(*reply_header)(struct fb_req *, const char *,
 			    const char *);
 	/*
+	 * Conditional GET with your own version: tag (1-29 bytes of A-Z a-z
+	 * 0-9 . _ -; the host adds the quotes) becomes the answer's ETag.
+	 * Returns 1 when the request's If-None-Match names it: the host has
+	 * answered 304, so just return FB_OK.  Returns 0 otherwise (answer
+	 * as usual; the ETag goes out with a 2xx), FB_ERR for a bad tag.
+	 * Not needed with FB_ROUTE_DATA, whose ETag is the data version.
+	 */
+	int		(*reply_etag)(struct fb_req *, const char *);
+	/*
 	 * A streamed answer (chunked): fill produces the body part by part,
 	 * done(arg) runs once at the end, even when this call fails.  For
 	 * HEAD only the headers go out and done runs at once.
@@ -217,6 +226,12 @@ struct fb_host_api {
 	 * import).  Key your caches on it.  -1 if the database is down.
 	 */
 	int64_t		(*data_version)(struct fb_req *);
+	/*
+	 * Moves whenever anything in the database changes (any table, any
+	 * writer: a sync run's progress too).  Key caches of what is not
+	 * listings on it, such as sync_runs.  -1 if the database is down.
+	 */
+	int64_t		(*db_generation)(struct fb_req *);
 	/*
 	 * New: one prepared SELECT (bind values with ?, never paste user
 	 * text into sql).  Anything that is not a read-only query (writes,

@@ -265,6 +265,10 @@ test_sandbox(void)
 		    "tostring shows no address" },
 		{ "return string.format('%p', {})", FB_ERR,
 		    "string.format %p refused" },
+		{ "return ('%s'):format({}) == 'table' and 1 or 0", FB_OK,
+		    "format %s of a table shows no address" },
+		{ "return string.format('%s', print) == 'function' and 1 or 0",
+		    FB_OK, "format %s of a function shows no address" },
 		{ "return getmetatable('').__index", FB_ERR,
 		    "the string metatable is locked" },
 		{ "return collectgarbage('count')", FB_ERR,
@@ -304,7 +308,10 @@ test_sandbox(void)
 			OK(0, cases[i].what);
 			continue;
 		}
+		v = 0;
 		EQ_INT(score(&r, "x", &v, &err), cases[i].rc, cases[i].what);
+		if (cases[i].rc == FB_OK)
+			OK(v != 0, "and the check inside holds");
 		if (err.msg[0] != '\0')
 			printf("# %s\n", err.msg);
 		EQ_INT(fb_lua_top(r.lua), 0, "stack balanced");
