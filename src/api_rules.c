@@ -4,7 +4,8 @@
  * /api/rules.
  *
  * Each worker loads and checks the scripts by itself, so every worker
- * follows a change without messages between them.  Loads, refusals and
+ * follows a change without messages between them.  The sync task's own
+ * rules report through fb_rules_worker_report() too.  Loads, refusals and
  * missing files are counted in /metrics and logged once per change,
  * whichever worker sees it first.  A swap clears this worker's response
  * cache, since search order may have changed.  /api/rules is public and
@@ -23,8 +24,6 @@ static struct kore_timer *rules_timer;
 static const char *const	no_params[] = { NULL };
 
 static void	rules_tick(void *, u_int64_t);
-static void	rules_event(void *, const struct fb_rules *, int, int,
-		    uint64_t);
 
 /* From kore_worker_configure(): load, then check the files 4 times a s. */
 void
@@ -33,7 +32,7 @@ fb_rules_worker_init(void)
 	struct fb_err	err = { 0, "" };
 
 	memset(&rules, 0, sizeof(rules));
-	rules.report = rules_event;
+	rules.report = fb_rules_worker_report;
 	if (fb_rules_init(&rules, fb_cfg.scripts_dir, &err) != FB_OK) {
 		fb_log(FB_LOG_ERROR, "worker %u: %s; searches keep text order",
 		    worker->id, err.msg);
@@ -54,6 +53,13 @@ fb_rules_worker_cleanup(void)
 	if (rules_ok)
 		fb_rules_cleanup(&rules);
 	rules_ok = 0;
+}
+
+/* For ETags of search answers: changes when the rules in force do. */
+uint64_t
+fb_rules_worker_fingerprint(void)
+{
+	return (rules_ok ? fb_rules_fingerprint(&rules) : 0);
 }
 
 int
@@ -89,10 +95,14 @@ rules_tick(void *arg, u_int64_t now)
 		fb_cache_clear();
 }
 
-/* Counted once per change across workers; the first to see it logs. */
-static void
-rules_event(void *arg, const struct fb_rules *r, int script, int kind,
-    uint64_t key)
+/*
+ * A rules event: counted once per change across workers (and the sync
+ * task), and logged by the first to see it.  Thread-safe: only atomics
+ * and fb_log.  Set it as r->report before fb_rules_init().
+ */
+void
+fb_rules_worker_report(void *arg, const struct fb_rules *r, int script,
+    int kind, uint64_t key)
 {
 	const struct fb_rules_script	*s = &r->s[script];
 

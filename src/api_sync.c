@@ -184,12 +184,20 @@ sync_body_force(struct http_request *req, int *force, struct fb_err *err)
 {
 	json_error_t	 je;
 	json_t		*doc, *f;
+	struct fb_buf	 body;
+	char		 chunk[4096];
+	ssize_t		 n;
 
 	*force = 0;
-	if (req->http_body == NULL || req->http_body->offset == 0)
+	if (req->http_body_length == 0)
 		return (FB_OK);
-	doc = json_loadb((const char *)req->http_body->data,
-	    req->http_body->offset, 0, &je);
+	fb_buf_init(&body, 256);
+	while ((n = http_body_read(req, chunk, sizeof(chunk))) > 0)
+		fb_buf_append(&body, chunk, (size_t)n);
+	doc = n < 0 ? NULL : json_loadb(body.data, body.len, 0, &je);
+	fb_buf_cleanup(&body);
+	if (n < 0)
+		(void)snprintf(je.text, sizeof(je.text), "unreadable");
 	if (doc == NULL || !json_is_object(doc)) {
 		fb_err_set(err, "body: not a JSON object (%s)", doc ?
 		    "wrong type" : je.text);

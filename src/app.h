@@ -519,6 +519,7 @@ int	fb_rules_poll(struct fb_rules *);
 int	fb_rules_has_errors(const struct fb_rules *);
 void	fb_rules_json(const struct fb_rules *, struct fb_buf *);
 void	fb_rules_call_failed(struct fb_rules *, int, const struct fb_err *);
+uint64_t fb_rules_fingerprint(const struct fb_rules *);
 
 /* search.c: the rules whose score() orders search results, or NULL. */
 void	fb_search_set_rules(struct fb_rules *);
@@ -576,11 +577,14 @@ void	fb_plugin_set_cleanup(struct fb_plugin_set *);
 
 /* pacer.c: when the next Discogs request may go (pure, in ms). */
 struct fb_pacer {
+	uint64_t	*shared_last;			/* or NULL */
 	uint32_t	min_interval_ms;
 	uint64_t	next_at_ms;
 	int		backoff_step;
 	int		remaining;
 };
+
+extern uint64_t	*fb_pacer_shared;
 
 void	fb_pacer_init(struct fb_pacer *, uint32_t);
 uint64_t fb_pacer_wait(const struct fb_pacer *, uint64_t);

@@ -10,6 +10,7 @@
 struct fb_worker	fb_w;
 
 static int	ctx_method_ok(struct http_request *, const char *);
+static int	ctx_data(struct fb_ctx *, int);
 
 int
 fb_ctx_begin(struct fb_ctx *ctx, struct http_request *req,
@@ -33,6 +34,16 @@ fb_ctx_begin(struct fb_ctx *ctx, struct http_request *req,
 	}
 	if (!(flags & FB_CTX_DATA))
 		return (FB_OK);
+	if (ctx_data(ctx, flags) == FB_OK)
+		return (FB_OK);
+	fb_ctx_end(ctx);		/* answered: the handler stops here */
+	return (FB_ERR);
+}
+
+/* The data version, the ETag, a 304 or a cached answer. */
+static int
+ctx_data(struct fb_ctx *ctx, int flags)
+{
 	if (!fb_w.db_ok || fb_db_refresh(&fb_w.db) != FB_OK) {
 		fb_reply_error(ctx, 503, "database unavailable");
 		return (FB_ERR);
@@ -42,7 +53,7 @@ fb_ctx_begin(struct fb_ctx *ctx, struct http_request *req,
 	if (fb_reply_not_modified(ctx))
 		return (FB_ERR);
 	ctx->is_cacheable = (flags & FB_CTX_CACHE) &&
-	    req->method == HTTP_METHOD_GET;
+	    ctx->req->method == HTTP_METHOD_GET;
 	if (ctx->is_cacheable && fb_cache_reply(ctx))
 		return (FB_ERR);
 	return (FB_OK);

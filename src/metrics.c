@@ -32,6 +32,7 @@ struct shared_metrics {
 	uint64_t		sync_runs[3];	/* succeeded, failed, held */
 	uint64_t		sync_requests, sync_429s, sync_retries;
 	uint64_t		sync_last_success;	/* unix time */
+	uint64_t		discogs_last_request;	/* fb_pacer_shared */
 };
 
 static const char	*sync_outcomes[3] = { "succeeded", "failed", "held" };
@@ -65,6 +66,7 @@ fb_metrics_init(struct fb_err *err)
 		fb_err_set(err, "metrics: mmap: %s", strerror(errno));
 		return (FB_ERR);
 	}
+	fb_pacer_shared = &shm->discogs_last_request;	/* one budget */
 	return (FB_OK);
 }
 

@@ -5,13 +5,22 @@
  * keeps at least DISCOGS_MIN_INTERVAL_MS between requests, slows down as
  * X-Discogs-Ratelimit-Remaining runs low, honours Retry-After on a 429
  * and otherwise backs off 2, 4, 8 ... 60 s, and spaces retries of
- * transient errors with growing waits and a little jitter.
+ * transient errors with growing waits and a little jitter.  Pacers of
+ * one server share the time of the last request (fb_pacer_shared).
  */
 #include "app.h"
 
 #define BACKOFF_MAX_MS		60000
 #define LOW_REMAINING		10	/* slow down below this many */
 #define LOW_STEP_MS		1000	/* per missing request */
+
+/*
+ * When several pacers share one budget (the sync and the release job, in
+ * any worker), this points at the time of the last request any of them
+ * sent, in shared memory; NULL in the CLI.  Clocks are CLOCK_MONOTONIC,
+ * the same in every process.
+ */
+uint64_t	*fb_pacer_shared;
 
 void
 fb_pacer_init(struct fb_pacer *p, uint32_t min_interval_ms)
@@ -20,13 +29,22 @@ fb_pacer_init(struct fb_pacer *p, uint32_t min_interval_ms)
 	p->next_at_ms = 0;
 	p->backoff_step = 0;
 	p->remaining = -1;
+	p->shared_last = fb_pacer_shared;
 }
 
 /* Milliseconds to wait before the next request may be sent. */
 uint64_t
 fb_pacer_wait(const struct fb_pacer *p, uint64_t now_ms)
 {
-	return (p->next_at_ms > now_ms ? p->next_at_ms - now_ms : 0);
+	uint64_t	next = p->next_at_ms, other;
+
+	if (p->shared_last != NULL) {
+		other = __atomic_load_n(p->shared_last, __ATOMIC_RELAXED) +
+		    p->min_interval_ms;
+		if (other > next)
+			next = other;
+	}
+	return (next > now_ms ? next - now_ms : 0);
 }
 
 /*
@@ -41,6 +59,8 @@ fb_pacer_result(struct fb_pacer *p, uint64_t now_ms, int status,
 	uint64_t	wait = p->min_interval_ms;
 
 	p->remaining = remaining;
+	if (p->shared_last != NULL)
+		__atomic_store_n(p->shared_last, now_ms, __ATOMIC_RELAXED);
 	if (status == 429) {
 		if (retry_after_s >= 0)
 			wait = (uint64_t)retry_after_s * 1000;

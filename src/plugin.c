@@ -148,13 +148,19 @@ fb_plugin_log(const struct fb_plugin_ctx *pc, int level, const char *fmt,
 int
 fb_plugin_list(struct http_request *req)
 {
-	struct fb_ctx	ctx;
-	struct fb_buf	b;
-	int		i;
+	static const char *const	 none[] = { NULL };
+	struct fb_ctx			 ctx;
+	struct fb_buf			 b;
+	struct fb_err			 err = { 0, "" };
+	int				 i;
 
-	if (fb_ctx_begin(&ctx, req, FB_R_PLUGINS, FB_ALLOW_GET, 0) != FB_OK)
+	if (fb_ctx_begin(&ctx, req, FB_R_PLUGINS, FB_ALLOW_GET, 0) != FB_OK) {
+		fb_ctx_end(&ctx);
 		return (KORE_RESULT_OK);
-	if (fb_auth_require_admin(&ctx) == FB_OK) {
+	}
+	if (fb_params_allow(&ctx.params, none, &err) != FB_OK)
+		fb_reply_error(&ctx, 400, "%s", err.msg);
+	else if (fb_auth_require_admin(&ctx) == FB_OK) {
 		fb_buf_init(&b, 4096);
 		fb_buf_appendf(&b, "{\"host_abi\":\"%d.%d\",\"conf\":",
 		    FB_PLUGIN_ABI_MAJOR, FB_PLUGIN_ABI_MINOR);

@@ -329,7 +329,13 @@ dispatch(struct http_request *req, struct fb_plugin_route *r, int allow)
 		ctx_flags |= FB_CTX_CACHE;
 	memset(&fr, 0, sizeof(fr));
 	if (fb_ctx_begin(&fr.ctx, req, FB_R_PLUGIN, allow_text,
-	    ctx_flags) != FB_OK || r == NULL) {
+	    ctx_flags) != FB_OK) {
+		fb_ctx_end(&fr.ctx);
+		return;
+	}
+	if (r == NULL) {			/* not reached: begin says 405 */
+		fb_reply_header(&fr.ctx, "allow", allow_text);
+		fb_reply_error(&fr.ctx, 405, "method not allowed");
 		fb_ctx_end(&fr.ctx);
 		return;
 	}

@@ -166,6 +166,21 @@ fb_rules_call_failed(struct fb_rules *r, int script, const struct fb_err *err)
 	    r->lua != NULL ? r->lua->traceback : err->msg);
 }
 
+/*
+ * One number for the versions in force, the same in every worker that
+ * loaded the same files: fit for an ETag of answers ranking.lua orders.
+ */
+uint64_t
+fb_rules_fingerprint(const struct fb_rules *r)
+{
+	uint64_t	h[FB_SCRIPT_N];
+	int		i;
+
+	for (i = 0; i < FB_SCRIPT_N; i++)
+		h[i] = r->s[i].is_default ? (uint64_t)i + 1 : r->s[i].good_hash;
+	return (hash_bytes(h, sizeof(h), 0));
+}
+
 /* The body of GET /api/rules. */
 void
 fb_rules_json(const struct fb_rules *r, struct fb_buf *b)
@@ -177,9 +192,11 @@ fb_rules_json(const struct fb_rules *r, struct fb_buf *b)
 	fb_buf_appendc(b, '{');
 	fb_json_key(b, "scripts_dir");
 	fb_json_cstr(b, r->dir);
-	fb_buf_appendf(b, ",\"generation\":%llu,\"defaults_in_force\":%s,"
-	    "\"has_errors\":%s,\"scripts\":{",
-	    (unsigned long long)r->generation, has_default ? "true" : "false",
+	fb_buf_appendf(b, ",\"generation\":%llu,\"fingerprint\":\"%016llx\","
+	    "\"defaults_in_force\":%s,\"has_errors\":%s,\"scripts\":{",
+	    (unsigned long long)r->generation,
+	    (unsigned long long)fb_rules_fingerprint(r),
+	    has_default ? "true" : "false",
 	    fb_rules_has_errors(r) ? "true" : "false");
 	for (i = 0; i < FB_SCRIPT_N; i++) {
 		if (i > 0)

@@ -181,7 +181,7 @@ search_rank(struct fb_db *db, const struct fb_query *qr,
 	if (n_c < FB_RANK_CANDIDATES || end <= FB_RANK_CANDIDATES)
 		return (FB_OK);
 	return (search_ids(db, sql, end - FB_RANK_CANDIDATES,
-	    FB_RANK_CANDIDATES, ids + *n, n, err));
+	    FB_RANK_CANDIDATES, ids, n, err));	/* appends at ids[*n] */
 }
 
 /*

@@ -86,6 +86,9 @@ int	fb_metrics_rules(int, int, uint64_t);
 /* api_rules.c: this worker's rules, their reload timer, GET /api/rules. */
 void	fb_rules_worker_init(void);
 void	fb_rules_worker_cleanup(void);
+uint64_t fb_rules_worker_fingerprint(void);	/* 0: no rules */
+void	fb_rules_worker_report(void *, const struct fb_rules *, int, int,
+	    uint64_t);				/* thread-safe */
 
 /*
  * plugin.c: loadable endpoint modules (src/public/freakinbeats-plugin.h).

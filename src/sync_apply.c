@@ -331,6 +331,9 @@ record(struct fb_sync *s, int64_t id, const char *kind, const char *fields)
 
 	if (fb_fts_touch(s->db, id, NULL) != FB_OK)
 		return (FB_ERR);
+	if (s->flags & FB_SYNC_DRY_RUN)		/* the CLI shows them */
+		printf("  listing %lld: %s%s%s\n", (long long)id, kind,
+		    fields ? " " : "", fields ? fields : "");
 	st = fb_db_stmt(s->db, FB_ST_SYNC_CHANGE, "INSERT OR REPLACE INTO "
 	    "sync_changes (run_id, listing_id, kind, fields) VALUES "
 	    "(?, ?, ?, ?)", NULL);

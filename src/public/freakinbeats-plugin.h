@@ -18,7 +18,9 @@
  *     read settings with api->setting.  Return FB_OK, or FB_ERR to be
  *     skipped (then fini is not called: undo your own work).  A route
  *     that is taken, by the core or by another plugin, refuses the whole
- *     plugin, whatever init returns.
+ *     plugin, whatever init returns (fini runs if init returned FB_OK).
+ *     Plugin paths live under /api/; core routes always win.  Do no
+ *     work in constructors: they run in the server's parent, as root.
  *   - A handler gets the request and the arg given to route_add.  It
  *     answers exactly once, with one of the api->reply* calls, and
  *     returns FB_OK.  Returning FB_ERR without an answer gives the client
@@ -274,7 +276,10 @@ struct fb_host_api {
 	json_t		*(*json_money)(int64_t);
 };
 
-/* The descriptor: exactly one per plugin, made with FB_PLUGIN(). */
+/*
+ * The descriptor: exactly one per plugin, made with FB_PLUGIN().  The two
+ * version fields stay first in every ABI, so any host can read them.
+ */
 struct fb_plugin {
 	uint32_t	abi_major;
 	uint32_t	abi_minor;

@@ -33,29 +33,42 @@ Standalone, for manual runs:
         http://127.0.0.1:8099/_control
     curl http://127.0.0.1:8099/_control/log
 
-The control API (methods of FakeDiscogs; the same operations as
-`POST /_control {"op": NAME, ...keyword arguments}`, see CONTROL_OPS):
+The control API: methods of FakeDiscogs, and the same operations over HTTP
+as `POST /_control {"op": NAME, ARG: VALUE, ...}` with the arguments
+named as below (answer: {"ok": true, "result": ...}).  `GET /_control`
+shows the state, `GET /_control/log?since=N` the log from entry N,
+`GET /_control/listings` the inventory.
 
-    set_listings(listings | n)   replace the inventory (dicts or a count)
+    make_listing(i)              generated listing number i: deterministic
+                                 (seeded), newer as i grows, id > 2^32
+                                 (module functions make_listing(i, seed)
+                                 and make_release(rid, seed) too)
+    set_listings(listings)       replace the inventory: a count n
+                                 (generated listings 0..n-1) or dicts
     listings()                   the inventory as served (newest first)
     ids()                        its listing ids, in that order
-    get(id)                      one listing (a copy)
+    get(lid)                     one listing (a copy)
     add_listing(listing=None)    add one (default: the next generated one,
                                  newest of all); returns it
     add_listings(n)              add n generated ones; returns them
     remove(ids)                  take listings out (sold); returns them
-    reprice(id, value)           change price.value (and original_price)
-    update(id, **fields)         set top-level fields of a listing
-    set_release(id, detail)      override GET /releases/{id}
+    reprice(lid, value, currency=None)
+                                 change price.value (and original_price)
+    update(lid, **fields)        set top-level fields of a listing
+    set_release(rid, detail)     override GET /releases/{rid}
     set_missing_releases(ids)    those releases answer 404
-    set_token(token), set_seller(name)
-    set_delay(kind, seconds)     delay every answer of a kind
+    set_token(token), set_seller(seller)
+    set_delay(kind, seconds)     delay every answer of a kind (0: none)
     set_rate_limit(limit, window=None, enforce=None)
+                                 enforce: answer 429 past the limit
     inject(kind, fault, count=1, page=None, release_id=None, **opts)
-                                 returns a fault id; count=None: forever
-    clear_faults(), faults()     pending faults
-    clear_log(), requests(kind=None, since=0)
-    reset()                      faults, delays, log, token and seller back
+                                 the next `count` matching requests get
+                                 the fault (count=None: all of them);
+                                 returns a fault id
+    faults(), clear_faults()     pending faults
+    clear_log(), requests(kind=None, since=0.0)
+    reset()                      faults, delays, log, token, seller and
+                                 rate limit back to how they started
 
 kind is "inventory", "release" or "any".  Faults (FAULTS):
 
@@ -752,12 +765,11 @@ class FakeDiscogs:
             status = query.get("status")
             if status:
                 rows = [l for l in rows if l.get("status") == status]
-            rows = json.loads(json.dumps(rows))
-        items = len(rows)
+            items = len(rows)
+            chunk = json.loads(json.dumps(rows[(page - 1) * per_page: page * per_page]))
         pages = max(1, (items + per_page - 1) // per_page)
         if page > pages and items:
             return 404, {"message": "Page %d does not exist." % page}
-        chunk = rows[(page - 1) * per_page: page * per_page]
         return 200, {"pagination": self._pagination(query, page, pages, per_page, items),
                      "listings": chunk}
 
@@ -805,6 +817,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def version_string(self):
         return self.server_version
+
+    def parse_request(self):
+        # The arrival time, taken as soon as the request line is in.
+        self.arrived = time.monotonic()
+        return super().parse_request()
 
     # -- plumbing ------------------------------------------------------------
     def _send(self, status, body, ctype="application/json", extra=(), rl=None,
@@ -860,7 +877,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     # -- the Discogs API -----------------------------------------------------
     def _api(self, method, path, rawq):
         fake = self.fake
-        now = time.monotonic()
+        now = getattr(self, "arrived", None) or time.monotonic()
         query = {k: v[0] for k, v in urllib.parse.parse_qs(rawq, keep_blank_values=True).items()}
         headers = {k.lower(): v for k, v in self.headers.items()}
         req = Request(now, method, path, query, headers)

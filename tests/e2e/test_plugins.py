@@ -123,6 +123,7 @@ def check_plugins_list(t, srv):
     t.match(r.header("www-authenticate") or "", "^Bearer", "401 carries WWW-Authenticate")
     t.json_error(srv.get("/api/plugins", headers={"Authorization": "Bearer nope"}),
                  401, "/api/plugins with a wrong passphrase")
+    t.json_error(srv.get("/api/plugins?x=1", headers=ADMIN), 400, "a stray parameter", ["x"])
     r = srv.get("/api/plugins", headers=ADMIN)
     t.eq(r.status, 200, "/api/plugins with the admin passphrase is 200")
     body = r.json()
@@ -139,8 +140,10 @@ def check_plugins_list(t, srv):
     t.eq(p["abi_major"]["abi"], "2.0", "a refused plugin's ABI is shown")
     t.match(p["abi_major"]["reason"], r"ABI 2\.0, host 1\.0", "with the reason")
     t.match(p["dup_core"]["reason"], r"/api/data is taken by the core", "dup_core's reason")
-    t.eq(p["stats"]["routes"], [{"path": "/api/stats", "methods": "GET, HEAD", "data": True,
+    t.eq(p["stats"]["routes"], [{"path": "/api/stats", "methods": "GET, HEAD", "data": False,
                                  "cache": False}], "stats' route")
+    t.eq(p["export"]["routes"], [{"path": "/api/export.csv", "methods": "GET, HEAD",
+                                  "data": True, "cache": False}], "export's route")
     t.eq(sorted(x["path"] for x in p["ok"]["routes"]),
          ["/api/fixture", "/api/fixture-cached", "/api/fixture-healthz", "/api/fixture-stream",
           "/api/fixture/*"],
@@ -313,25 +316,42 @@ def check_stats(t, srv):
     t.eq(s["by_condition"], {"Mint (M)": 3, "Good (G)": 1, "unknown": 1}, "by_condition")
     t.eq(s["by_genre"], {"Jazz": 3, "Rock": 2, "Funk / Soul": 1, "unknown": 1},
          "by_genre splits the list")
-    t.eq(s["last_sync"], None, "last_sync is null without a sync_runs table")
+    t.eq(s["last_sync"], None, "last_sync is null before any sync run")
     etag = r.header("etag")
     t.ok(etag is not None, "an ETag")
     t.eq(srv.get("/api/stats", headers={"If-None-Match": etag}).status, 304, "304")
     t.json_error(srv.get("/api/stats?x=1"), 400, "a stray parameter", ["x"])
+    check_stats_sync(t, srv, etag)
+
+
+def check_stats_sync(t, srv, etag):
+    """last_sync follows sync_runs even when no listing changes; a
+    database without the table gives null."""
+    run = ("INSERT INTO sync_runs (id, status, trigger, started_at, finished_at, added,"
+           " updated, removed, error) VALUES (?, ?, 'timer', ?, ?, ?, ?, ?, ?)")
     with srv.db() as c:
-        c.execute("CREATE TABLE sync_runs (id INTEGER PRIMARY KEY, status TEXT, started_at"
-                  " TEXT, finished_at TEXT, added INTEGER, updated INTEGER, removed INTEGER,"
-                  " error TEXT)")
-        c.execute("INSERT INTO sync_runs VALUES (1, 'failed', 'a', 'b', 0, 0, 0, 'boom'),"
-                  " (2, 'succeeded', '2024-04-01T00:00:00Z', '2024-04-01T00:01:00Z', 3, 2,"
-                  " 1, NULL)")
+        c.execute(run, (1, "failed", "a", "b", 0, 0, 0, "boom"))
+        c.execute(run, (2, "held", "2024-04-01T00:00:00Z", "2024-04-01T00:01:00Z", 3, 2, 1,
+                        "would remove 60% of the shop"))
+        c.execute(run, (3, "running", "2024-04-02T00:00:00Z", None, 0, 0, 0, None))
+    r = srv.get("/api/stats")
+    t.eq(r.json()["last_sync"], {"id": 2, "status": "held", "started_at": "2024-04-01T00:00:00Z",
+                                 "finished_at": "2024-04-01T00:01:00Z", "added": 3,
+                                 "updated": 2, "removed": 1,
+                                 "error": "would remove 60% of the shop"},
+         "last_sync: the newest finished run, though no listing changed")
+    t.ok(r.header("etag") not in (None, etag), "the ETag moved with it")
+    t.eq(srv.get("/api/stats", headers={"If-None-Match": r.header("etag")}).status, 304,
+         "and 304 on the new one")
     srv.seed([listing(1007, price_value=100, price_currency="GBP")])
     s2 = srv.get("/api/stats").json()
-    t.eq(s2["total_listings"], 6, "a new data version rebuilds the stats")
-    t.eq(s2["last_sync"], {"id": 2, "status": "succeeded", "started_at": "2024-04-01T00:00:00Z",
-                           "finished_at": "2024-04-01T00:01:00Z", "added": 3, "updated": 2,
-                           "removed": 1, "error": None}, "last_sync: the newest run")
-    t.ok(srv.get("/api/stats").header("etag") != etag, "and the ETag moved")
+    t.eq(s2["total_listings"], 6, "a new data version rebuilds the counts")
+    t.ok(b'"GBP":1.0' in srv.get("/api/stats").body, "with the new currency")
+    with srv.db() as c:
+        c.execute("DROP TABLE sync_changes")
+        c.execute("DROP TABLE sync_runs")
+    t.eq(srv.get("/api/stats").json()["last_sync"], None,
+         "a database without sync_runs: last_sync is null")
 
 
 # --------------------------------------------------------------------------
@@ -370,10 +390,8 @@ def check_export(t, srv):
     t.eq(r.header("content-disposition"), 'attachment; filename="shop.csv"',
          "the file name comes from export.filename")
     t.ok(r.header("etag") is not None, "an ETag")
-    with srv.db() as c:
-        cols = [row[1] for row in c.execute("PRAGMA table_info(listings)")
-                if row[1] not in STATE and row[1] != "posted_sort"]
-    t.eq(sorted(table[0]), sorted(cols), "the header: every importable listing column")
+    fields = [k for k in srv.get("/api/data/5000001").json() if k not in STATE]
+    t.eq(table[0], fields, "the header: every listing field but the state ones, in order")
     t.eq(len(table) - 1, 3000, "every active listing, no removed one")
     head = table[0]
     first = dict(zip(head, table[1]))
