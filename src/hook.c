@@ -222,20 +222,20 @@ fb_hook_push_stmt(lua_State *L, sqlite3_stmt *st)
 	names = hook_names(L);				/* names */
 	lua_createtable(L, 0, fb_listing_ncolumns);	/* names row */
 	for (i = 0; i < fb_listing_ncolumns; i++) {
-		if ((type = sqlite3_column_type(st, i)) == SQLITE_NULL)
+		if (sqlite3_column_type(st, i) == SQLITE_NULL)
 			continue;
 		lua_rawgeti(L, names, i + 1);		/* names row k */
-		if (type == SQLITE_TEXT)
-			hook_push_column(L, fb_listing_columns[i].type, 0, 0,
+		type = fb_listing_columns[i].type;
+		if (type == FB_COL_TEXT || type == FB_COL_JSON)
+			hook_push_column(L, type, 0, 0,
 			    (const char *)sqlite3_column_text(st, i),
 			    (size_t)sqlite3_column_bytes(st, i));
-		else if (type == SQLITE_FLOAT)
-			hook_push_column(L, fb_listing_columns[i].type, 0,
+		else if (type == FB_COL_REAL)
+			hook_push_column(L, type, 0,
 			    sqlite3_column_double(st, i), NULL, 0);
 		else
-			hook_push_column(L, fb_listing_columns[i].type,
-			    sqlite3_column_int64(st, i),
-			    (double)sqlite3_column_int64(st, i), NULL, 0);
+			hook_push_column(L, type, sqlite3_column_int64(st, i),
+			    0, NULL, 0);
 		lua_rawset(L, -3);			/* names row */
 	}
 	lua_remove(L, names);				/* row */

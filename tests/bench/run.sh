@@ -41,11 +41,22 @@ ROWS=(
 	"/api/data/{id}|mix|/api/data/{id}"
 	"/api/data?limit=50|one|/api/data?limit=50&offset={offset}"
 	"/api/data?limit=50|mix|/api/data?limit=50&offset={offset}"
+	"/api/search?q=<word>&limit=50|one|/api/search?q=love&limit=50"
+	"/api/search?q=<word>&limit=50|mix|/api/search?q={word}&limit=50"
+	"/api/search?artist=<sub>|one|/api/search?artist=hea&limit=50"
+	"/api/search?artist=<sub>|mix|/api/search?artist={word}&limit=50"
+	"/api/facets|one|/api/facets"
+	"/api/facets?q=<word>|mix|/api/facets?q={word}"
+	"/api/stats|one|/api/stats"
 	"/healthz|one|/healthz"
 )
 declare -A TARGET=(
 	["/api/data/{id}"]=0.6
 	["/api/data?limit=50"]=0.5
+	["/api/search?q=<word>&limit=50"]=0.3
+	["/api/search?artist=<sub>"]=0.2
+	["/api/facets"]=0.3
+	["/api/stats"]=0.5
 )
 DUMP_TARGET_S=2
 RSS_TARGET_MB=200
