@@ -588,6 +588,7 @@ extern uint64_t	*fb_pacer_shared;
 
 void	fb_pacer_init(struct fb_pacer *, uint32_t);
 uint64_t fb_pacer_wait(const struct fb_pacer *, uint64_t);
+uint64_t fb_pacer_claim(struct fb_pacer *, uint64_t);
 uint64_t fb_pacer_result(struct fb_pacer *, uint64_t, int, int, int,
 	    uint32_t);
 uint64_t fb_pacer_backoff(int);
@@ -633,6 +634,7 @@ void	fb_sync_unlock(struct fb_db *, int64_t);
 int	fb_sync_recover(struct fb_db *, struct fb_err *);
 int	fb_sync_recover_at_start(struct fb_db *, struct fb_err *);
 int	fb_sync_sleep(struct fb_sync *, uint64_t);
+int	fb_sync_pace(struct fb_sync *);
 int	fb_enrich_enqueue(struct fb_db *, struct fb_err *);
 int	fb_enrich_batch(struct fb_sync *, int);
 void	fb_sync_progress(struct fb_sync *, const char *);

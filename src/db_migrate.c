@@ -165,10 +165,24 @@ static const char	step3[] =
 	"INSERT INTO meta (key, value) VALUES ('sync_lock', 0),"
 	" ('sync_lock_at', 0);";
 
+/*
+ * Step 4: admin sessions (src/admin.c).  One row per login: the SHA-256
+ * of the cookie's token (the token itself is never stored), a tag of the
+ * passphrase it was issued under, so a new ADMIN_PASSPHRASE ends every
+ * session, and when it expires.  Logout deletes the row.
+ */
+static const char	step4[] =
+	"CREATE TABLE admin_sessions ("
+	" token_hash TEXT PRIMARY KEY,"
+	" pass_tag TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" expires_at INTEGER NOT NULL) WITHOUT ROWID;";
+
 static const char	*steps[] = {
 	step1,
 	step2,
 	step3,
+	step4,
 };
 
 #define N_STEPS		((int)(sizeof(steps) / sizeof(steps[0])))

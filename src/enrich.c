@@ -75,8 +75,7 @@ enrich_one(struct fb_sync *s, int64_t id)
 	char		 url[512], why[200];
 	int		 rc = FB_OK;
 
-	if (fb_sync_sleep(s, fb_pacer_wait(&s->pacer,
-	    fb_time_mono_us() / 1000)) != FB_OK)
+	if (fb_sync_pace(s) != FB_OK)
 		return (FB_ERR);
 	(void)snprintf(url, sizeof(url), "%s/releases/%lld",
 	    fb_cfg.discogs_api_url, (long long)id);

@@ -44,6 +44,8 @@ static const char	*route_names[FB_R_MAX] = {
 	"/api/search", "/api/filter", "/api/facets", "unknown",
 	"/api/plugins", "plugin", "/api/rules", "/api/sync",
 	"/api/sync/status", "/api/sync/runs",
+	"/", "/detail/{listing_id}", "/cart", "/admin", "/static",
+	"/api/admin/login", "/api/admin/logout", "/api/admin/session",
 };
 
 static const uint64_t	bucket_us[N_BUCKETS] = {
@@ -122,6 +124,7 @@ fb_metrics_render(struct fb_buf *b, int64_t active)
 		render_rules(b);
 		render_sync(b);
 	}
+	fb_admin_metrics(b);
 }
 
 /* A finished sync run (from its task thread): outcome and requests. */

@@ -48,6 +48,26 @@ fb_pacer_wait(const struct fb_pacer *p, uint64_t now_ms)
 }
 
 /*
+ * 0 when a request may go now, and then the shared slot is taken (so two
+ * threads or workers cannot both send); otherwise the ms to wait first.
+ */
+uint64_t
+fb_pacer_claim(struct fb_pacer *p, uint64_t now_ms)
+{
+	uint64_t	wait = fb_pacer_wait(p, now_ms), last;
+
+	if (wait > 0 || p->shared_last == NULL)
+		return (wait);
+	last = __atomic_load_n(p->shared_last, __ATOMIC_RELAXED);
+	if (last + p->min_interval_ms > now_ms)
+		return (last + p->min_interval_ms - now_ms);
+	if (!__atomic_compare_exchange_n(p->shared_last, &last, now_ms, 0,
+	    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return (1);			/* another sender won */
+	return (0);
+}
+
+/*
  * Called with each answer: status (0 for a transport error), the
  * Retry-After seconds (-1 if absent) and the remaining budget (-1 if
  * the header was absent).  Returns the wait it imposed, in ms.
@@ -59,8 +79,6 @@ fb_pacer_result(struct fb_pacer *p, uint64_t now_ms, int status,
 	uint64_t	wait = p->min_interval_ms;
 
 	p->remaining = remaining;
-	if (p->shared_last != NULL)
-		__atomic_store_n(p->shared_last, now_ms, __ATOMIC_RELAXED);
 	if (status == 429) {
 		if (retry_after_s >= 0)
 			wait = (uint64_t)retry_after_s * 1000;

@@ -156,6 +156,13 @@ page_link(struct fb_buf *link, const struct fb_buf *base, int64_t lim,
 	    (long long)lim, (long long)off, rel);
 }
 
+/* 1 when req came in on the TLS listener. */
+int
+fb_req_is_tls(struct http_request *req)
+{
+	return (reply_is_tls(req));
+}
+
 static int
 reply_is_tls(struct http_request *req)
 {

@@ -417,6 +417,15 @@ rules_look(struct fb_rules *r, int i, int settle, struct candidate *cand)
 		return (0);
 	memcpy(s->sig, sig, sizeof(sig));
 	if (rules_read(s->path, cand, &err) != FB_OK) {
+		if (strncmp(s->error, err.msg, strlen(err.msg)) != 0) {
+			text_set(s->error, sizeof(s->error), "%s; the version "
+			    "in force stays", err.msg);
+			s->traceback[0] = '\0';
+			s->error_at = fb_time_now();
+			s->tried_hash = 0;
+			rules_report(r, i, FB_RULES_FAILED,
+			    hash_bytes(sig, sizeof(sig), 0x72656164));
+		}
 		s->is_settling = 1;
 		return (0);
 	}
@@ -472,11 +481,13 @@ rules_read(const char *path, struct candidate *cand, struct fb_err *err)
 	size_t		 got = 0;
 	int		 fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &st) == -1) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
 		fb_err_set(err, "%s: %s", path, strerror(errno));
-		if (fd != -1)
-			close(fd);
+		return (FB_ERR);
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		fb_err_set(err, "%s: not a readable file", path);
+		close(fd);
 		return (FB_ERR);
 	}
 	if (st.st_size > SCRIPT_MAX) {

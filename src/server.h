@@ -29,6 +29,14 @@ enum fb_route {
 	FB_R_SYNC,
 	FB_R_SYNC_STATUS,
 	FB_R_SYNC_RUNS,
+	FB_R_PAGE_SHOP,
+	FB_R_PAGE_DETAIL,
+	FB_R_PAGE_CART,
+	FB_R_PAGE_ADMIN,
+	FB_R_STATIC,
+	FB_R_ADMIN_LOGIN,
+	FB_R_ADMIN_LOGOUT,
+	FB_R_ADMIN_SESSION,
 	FB_R_MAX
 };
 
@@ -68,6 +76,7 @@ void	fb_reply_error(struct fb_ctx *, int, const char *, ...)
 void	fb_reply_header(struct fb_ctx *, const char *, const char *);
 int	fb_reply_not_modified(struct fb_ctx *);
 void	fb_reply_page_headers(struct fb_ctx *, int64_t, const struct fb_page *);
+int	fb_req_is_tls(struct http_request *);
 
 /* stream.c: chunked transfer of the full /api/data dump. */
 void	fb_stream_listings(struct fb_ctx *, int);
@@ -107,6 +116,16 @@ void	fb_metrics_sync(const char *, int64_t, int64_t, int64_t);
 /* auth.c: the admin's Bearer passphrase, compared in constant time. */
 int	fb_auth_admin(struct http_request *);
 int	fb_auth_require_admin(struct fb_ctx *);
+int	fb_auth_passphrase_ok(const char *);
+
+/* admin.c: the admin login's session cookie, its throttle and counters. */
+int	fb_admin_init(struct fb_err *);		/* parent, before fork */
+void	fb_admin_metrics(struct fb_buf *);
+int	fb_admin_session_ok(struct http_request *);
+int	fb_admin_same_origin(struct http_request *);
+
+/* pages.c: the storefront's HTML pages and static files (src/web/). */
+int	fb_pages_load(struct fb_err *);		/* parent, before fork */
 
 /* seccomp: each file that needs system calls declares them itself. */
 extern struct sock_filter	fb_db_seccomp[];

@@ -163,8 +163,7 @@ fetch_json(struct fb_sync *s, const char *url, const char *what,
 	int		attempt, verdict;
 
 	for (attempt = 0;; attempt++) {
-		if (fb_sync_sleep(s, fb_pacer_wait(&s->pacer,
-		    fb_time_mono_us() / 1000)) != FB_OK)
+		if (fb_sync_pace(s) != FB_OK)
 			return (FB_ERR);
 		s->requests++;
 		(void)fb_discogs_get(url, &h);

@@ -150,6 +150,20 @@ fb_sync_run(struct fb_sync *s, const char *trigger)
 	return (rc);
 }
 
+/* Waits until the pacer lets a request go, and takes its slot. */
+int
+fb_sync_pace(struct fb_sync *s)
+{
+	uint64_t	wait;
+
+	while ((wait = fb_pacer_claim(&s->pacer,
+	    fb_time_mono_us() / 1000)) > 0) {
+		if (fb_sync_sleep(s, wait) != FB_OK)
+			return (FB_ERR);
+	}
+	return (FB_OK);
+}
+
 /* Sleeps ms in short slices, keeping the lock alive; FB_ERR if cancelled. */
 int
 fb_sync_sleep(struct fb_sync *s, uint64_t ms)

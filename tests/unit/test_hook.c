@@ -405,6 +405,12 @@ test_reload(void)
 	(void)poll2(&r);
 	OK(score_of(&r) == 9.0, "second save with the same size and mtime: "
 	    "the last one wins");
+	(void)unlink(path);
+	OK(mkfifo(path, 0600) == 0, "ranking.lua replaced by a FIFO");
+	(void)poll2(&r);
+	OK(strstr(r.s[FB_SCRIPT_SCORE].error, "not a readable file") != NULL &&
+	    score_of(&r) == 9.0, "a FIFO is refused without blocking");
+	(void)unlink(path);
 	EQ_INT(fb_lua_top(r.lua), 0, "stack balanced");
 	fb_rules_cleanup(&r);
 	shipped();

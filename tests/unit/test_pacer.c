@@ -64,9 +64,11 @@ test_shared(void)
 	fb_pacer_init(&a, 500);
 	fb_pacer_init(&b, 500);
 	a.shared_last = b.shared_last = &last;
-	(void)fb_pacer_result(&a, 10000, 200, -1, -1, 0);
-	EQ_INT(fb_pacer_wait(&b, 10100), 400,
+	EQ_INT(fb_pacer_claim(&a, 10000), 0, "the first sender goes");
+	EQ_INT(fb_pacer_claim(&b, 10100), 400,
 	    "a second pacer waits for the first one's request");
+	EQ_INT(fb_pacer_claim(&b, 10500), 0, "then goes");
+	EQ_INT(last, 10500, "and holds the slot");
 }
 
 int
