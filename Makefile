@@ -38,6 +38,8 @@ KORE_SIDE := src/app.c src/ctx.c src/reply.c src/cache.c src/metrics.c \
 CORE_SRC += src/plugin_load.c
 KORE_SIDE += src/plugin.c src/plugin_route.c src/plugin_api.c \
 	     src/plugin_stream.c src/auth.c
+# The storefront: pages and static files (src/web/), the admin login.
+KORE_SIDE += src/pages.c src/admin.c
 HEADERS := $(wildcard src/*.h)
 PLUGIN_H := src/public/freakinbeats-plugin.h
 HEADERS += $(PLUGIN_H)

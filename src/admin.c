@@ -77,7 +77,7 @@ static int	login_body(struct http_request *, char *, size_t,
 static int	cookie_token(struct http_request *, char *);
 static void	token_hash(const char *, char *);
 static void	pass_tag(char *);
-static int	session_create(const char *, int64_t *, struct fb_err *);
+static int	session_create(char *, int64_t *, struct fb_err *);
 static int64_t	session_lookup(struct http_request *);
 static void	session_delete(const char *);
 static void	cookie_set(struct fb_ctx *, const char *, int64_t);

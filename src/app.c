@@ -58,6 +58,8 @@ kore_parent_configure(int argc, char **argv)
 	app_migrate();
 	if (fb_metrics_init(&err) != FB_OK)
 		app_fail("%s", err.msg);
+	if (fb_admin_init(&err) != FB_OK || fb_pages_load(&err) != FB_OK)
+		app_fail("%s", err.msg);
 	if (fb_discogs_global_init() != FB_OK)
 		app_fail("libcurl: cannot initialise");
 	fb_plugins_open();

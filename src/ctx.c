@@ -48,8 +48,10 @@ ctx_data(struct fb_ctx *ctx, int flags)
 		fb_reply_error(ctx, 503, "database unavailable");
 		return (FB_ERR);
 	}
-	(void)snprintf(ctx->etag, sizeof(ctx->etag), "\"v%lld\"",
-	    (long long)fb_w.db.version);
+	/* The rules' fingerprint too: a new ranking.lua reorders results. */
+	(void)snprintf(ctx->etag, sizeof(ctx->etag), "\"v%lld-%llx\"",
+	    (long long)fb_w.db.version,
+	    (unsigned long long)(fb_rules_worker_fingerprint() & 0xffffffff));
 	if (fb_reply_not_modified(ctx))
 		return (FB_ERR);
 	ctx->is_cacheable = (flags & FB_CTX_CACHE) &&

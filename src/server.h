@@ -56,7 +56,7 @@ struct fb_ctx {
 	enum fb_route		 route;
 	uint64_t		 start_us;
 	struct fb_params	 params;
-	char			 etag[32];
+	char			 etag[48];
 	int			 is_cacheable;
 };
 

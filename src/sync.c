@@ -134,6 +134,7 @@ sync_entry(struct kore_task *t)
 	(void)t;
 	memset(&s, 0, sizeof(s));
 	memset(&rules, 0, sizeof(rules));
+	rules.report = fb_rules_worker_report;	/* counted, logged once */
 	s.run_id = job.run_id;
 	s.flags = job.flags;
 	s.cancel = &is_stopping;

@@ -104,7 +104,9 @@ arrival, query a dict of first values, headers a dict with lower-case
 names, status the answer's status (0 when none was sent, None while the
 request is in progress).  It also carries .kind, .page, .release_id,
 .fault and .done (monotonic time the answer was sent).  Control requests
-are not logged and do not count against the rate limit.
+are not logged and do not count against the rate limit.  Over HTTP the
+log gives t relative to the first request and mono, time.monotonic() of
+the fake's process (CLOCK_MONOTONIC: comparable across processes).
 """
 
 import argparse
@@ -444,7 +446,7 @@ class Request:
         return 6
 
     def as_dict(self, t0=0.0):
-        return {"t": round(self.t - t0, 4), "method": self.method, "path": self.path,
+        return {"t": round(self.t - t0, 4), "mono": self.t, "method": self.method, "path": self.path,
                 "query": self.query, "headers": self.headers, "status": self.status,
                 "kind": self.kind, "page": self.page, "release_id": self.release_id,
                 "fault": self.fault,

@@ -26,7 +26,8 @@ from decimal import Decimal
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 sys.path.insert(0, HERE)
-from fbtest import CLI, REPO, TAP, base_env  # noqa: E402
+from fbtest import CLI, REPO, TAP, base_env, free_port, port_open  # noqa: E402
+from fbtest import request as http_request  # noqa: E402
 from fake_discogs import FakeDiscogs, release_id_for  # noqa: E402
 
 TOKEN = "test-token"
@@ -41,10 +42,11 @@ SLOW = os.environ.get("FB_SYNC_SLOW") == "1"
 
 
 def sync_env(fake, **over):
+    """The server's environment against a fake (a FakeDiscogs or its URL)."""
     env = {
         "DISCOGS_TOKEN": TOKEN,
         "DISCOGS_SELLER_USERNAME": SELLER,
-        "DISCOGS_API_URL": fake.url,
+        "DISCOGS_API_URL": fake if isinstance(fake, str) else fake.url,
         "DISCOGS_MIN_INTERVAL_MS": MIN_MS,
         "ENABLE_AUTO_SYNC": "false",
         "ADMIN_PASSPHRASE": ADMIN,
@@ -342,7 +344,105 @@ def main(t):
         fake.stop()
 
 
+class FakeProcess:
+    """fake_discogs.py run standalone, scripted over its HTTP control API:
+    the schedule test runs beside the others without sharing their
+    fake's threads (and so its timings)."""
+
+    def __init__(self, tmp, listings):
+        self.port = free_port()
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.log_path = os.path.join(tmp, "fake_discogs.log")
+        self.out = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "fake_discogs.py"), "--port", str(self.port),
+             "--listings", str(listings), "--token", TOKEN, "--seller", SELLER,
+             "--rate-limit", "100000"],
+            stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            if port_open(self.port, timeout=0.2):
+                return
+            time.sleep(0.05)
+        self.stop()
+        with open(self.log_path, "rb") as f:
+            raise RuntimeError("fake_discogs.py did not start: %r" % f.read()[-2000:])
+
+    def control(self, method="GET", path="/_control", body=None):
+        r = http_request("127.0.0.1", self.port, method, path,
+                         {"Content-Type": "application/json"} if body else None,
+                         json.dumps(body).encode() if body is not None else None)
+        return r.json()
+
+    def log(self):
+        return self.control(path="/_control/log")["requests"]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.out.close()
+
+
 def sections(t, fake):
+    # The schedule: a server with its own fake runs beside everything else
+    # and is looked at the end ("auto sync").
+    fake2 = srv2 = None
+    with t.step("start a server with auto sync"):
+        fake2 = FakeProcess(t.tmpdir("fb-fake-"), listings=30)
+        t_auto = time.monotonic()
+        srv2 = t.server(name="auto", empty=False, env=sync_env(
+            fake2.url, ENABLE_AUTO_SYNC="true", SYNC_INTERVAL_HOURS="0.001"))
+    try:
+        main_sections(t, fake)
+        with t.step("auto sync"):
+            if srv2 is not None and srv2.started:
+                check_auto(t, srv2, fake2, t_auto)
+    finally:
+        if fake2 is not None:
+            fake2.stop()
+
+
+def check_auto(t, srv2, fake2, t_start):
+    api2 = Api(t, srv2)
+    log = [r for r in fake2.log() if r["kind"] == "inventory" and r["page"] == 1]
+    first_t = log[0]["mono"] - t_start if log else None
+    t.ok(first_t is not None and first_t <= 8,
+         "the first sync starts within seconds of start-up",
+         "first page request after %s s" % (None if first_t is None else round(first_t, 2)))
+    t.ok(len(log) >= 2, "more syncs follow (SYNC_INTERVAL_HOURS=0.001)",
+         "%d runs seen" % len(log))
+    if len(log) >= 2:
+        g = [b["mono"] - a["mono"] for a, b in zip(log, log[1:])]
+        t.ok(all(2.5 <= x <= 8 for x in g),
+             "the runs come about 3.6 s apart (%d runs)" % len(log),
+             "gaps %s" % ["%.2f" % x for x in g])
+    r, st = api2.json("/api/sync/status")
+    st = st if isinstance(st, dict) else {}
+    nxt = iso(st.get("next_run_at"))
+    now = datetime.datetime.now(datetime.timezone.utc)
+    t.ok(nxt is not None and -2 <= (nxt - now).total_seconds() <= 8,
+         "status: next_run_at is the next run, seconds away", short(st.get("next_run_at")))
+    by_id, rows = api2.data()
+    want = [str(x) for x in fake2.control("POST", "/_control", {"op": "ids"})["result"]]
+    t.eq(sorted(x.get("listing_id") for x in rows), sorted(want),
+         "auto sync: the shop lists the fake's 30 listings")
+    r, runs = api2.json("/api/sync/runs?limit=100")
+    t.ok(isinstance(runs, list) and len(runs) >= 2 and
+         all(x.get("status") in ("succeeded", "running") for x in runs),
+         "auto sync: the runs are recorded and succeed",
+         short([(x.get("id"), x.get("status")) for x in runs] if isinstance(runs, list)
+               else runs))
+    srv2.stop()
+    t.ok(TOKEN not in srv2.log(), "auto sync: the token is not in the log")
+    t.no_crash(srv2)
+
+
+def main_sections(t, fake):
     t_spawn = time.monotonic()
     srv = t.server(name="sync", env=sync_env(fake))
     api = Api(t, srv)
@@ -1042,55 +1142,6 @@ def sections(t, fake):
         t.ok(TOKEN not in log, "the token appears nowhere in the server log",
              "\n".join(l for l in log.splitlines() if TOKEN in l)[:1000])
         t.no_crash(srv)
-
-    # -- the schedule --------------------------------------------------------------------
-    with t.step("auto sync"):
-        fake2 = FakeDiscogs(listings=30, token=TOKEN, seller=SELLER, rate_limit=100000)
-        fake2.start()
-        try:
-            t_start = time.monotonic()
-            srv2 = t.server(name="auto", empty=False, env=sync_env(
-                fake2, ENABLE_AUTO_SYNC="true", SYNC_INTERVAL_HOURS="0.001"))
-            api2 = Api(t, srv2)
-            first_t = None
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline:
-                inv = [r for r in fake2.requests(kind="inventory") if r.page == 1]
-                if len(inv) >= 2:
-                    break
-                time.sleep(0.1)
-            inv = [r for r in fake2.requests(kind="inventory") if r.page == 1]
-            first_t = inv[0].t - t_start if inv else None
-            t.ok(first_t is not None and first_t <= 8,
-                 "the first sync starts within seconds of start-up",
-                 "first page request after %s s" % (None if first_t is None
-                                                    else round(first_t, 2)))
-            t.ok(len(inv) >= 2, "another sync follows (SYNC_INTERVAL_HOURS=0.001)",
-                 "%d runs seen" % len(inv))
-            if len(inv) >= 2:
-                gap = inv[1].t - inv[0].t
-                t.ok(2.5 <= gap <= 8, "the second run comes about 3.6 s after the first",
-                     "%.2f s" % gap)
-            r, st = api2.json("/api/sync/status")
-            st = st if isinstance(st, dict) else {}
-            nxt = iso(st.get("next_run_at"))
-            now = datetime.datetime.now(datetime.timezone.utc)
-            t.ok(nxt is not None and -2 <= (nxt - now).total_seconds() <= 8,
-                 "status: next_run_at is the next run, seconds away", short(st.get("next_run_at")))
-            by_id, rows = api2.data()
-            t.eq(sorted(x.get("listing_id") for x in rows), sorted(str(i) for i in fake2.ids()),
-                 "auto sync: the shop lists the fake's 30 listings")
-            r, runs = api2.json("/api/sync/runs")
-            t.ok(isinstance(runs, list) and len(runs) >= 2 and
-                 all(x.get("status") in ("succeeded", "running") for x in runs),
-                 "auto sync: the runs are recorded and succeed",
-                 short([(x.get("id"), x.get("status")) for x in runs] if isinstance(runs, list)
-                       else runs))
-            srv2.stop()
-            t.ok(TOKEN not in srv2.log(), "auto sync: the token is not in the log")
-            t.no_crash(srv2)
-        finally:
-            fake2.stop()
 
 
 if __name__ == "__main__":
