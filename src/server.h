@@ -78,7 +78,14 @@ int	fb_reply_not_modified(struct fb_ctx *);
 void	fb_reply_page_headers(struct fb_ctx *, int64_t, const struct fb_page *);
 int	fb_req_is_tls(struct http_request *);
 
-/* stream.c: chunked transfer of the full /api/data dump. */
+/* stream.c: chunked answers made part by part (the dump, plugins). */
+struct fb_stream;
+/* Appends the next part to b: 1 more to come, 0 the last, -1 failure. */
+typedef int	(*fb_stream_fill)(struct fb_stream *, struct fb_buf *, void *);
+typedef void	(*fb_stream_free)(void *);
+
+int	fb_stream_start(struct fb_ctx *, int, const char *, fb_stream_fill,
+	    fb_stream_free, void *);
 void	fb_stream_listings(struct fb_ctx *, int);
 
 /* cache.c: responses keyed by data version and URI, per worker. */

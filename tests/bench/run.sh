@@ -8,9 +8,15 @@
 # real server on it on a free port, drives every row of ROWS with wrk,
 # times the full /api/data dump, checks that dump is valid JSON with the
 # right count, reads the workers' peak RSS, and prints one table.  Ratios
-# are against /healthz of the same server in the same run.  Targets are
-# informational: the exit status is 0 whatever they say, and non-zero
-# only when the bench itself could not run.
+# are against /healthz of the same server in the same run.  Then, in
+# sections after the table: the CSV import of that shop, a sync of a
+# 100k shop from a fake Discogs (tests/bench/bench_discogs.py) and its
+# no-change re-sync, /api/data/{id} latency while the server syncs, and
+# the Lua rules' cost.  BENCH_PARTS picks the parts (default: all of
+# "routes import sync during rules"; "during" needs the sync's database,
+# from this run or an earlier one).  Targets are informational: the exit
+# status is 0 whatever they say, and non-zero only when the bench itself
+# could not run.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -26,6 +32,11 @@ LOG=$OUT/server.log
 WRK_OPTS=(-t2 -c32 --latency --timeout 10s)
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+CLI=build/freakinbeats
+RULES_BIN=build/tests/bench_rules
+FAKE=tests/bench/bench_discogs.py
+TIMED=tests/bench/timed.py
+PARTS=" ${BENCH_PARTS:-routes import sync during rules} "
 
 # What to measure: "label|mode|target".  mode "one" repeats one URL, with
 # {id} and {offset} filled once; mode "mix" fills them per request in
@@ -60,10 +71,23 @@ declare -A TARGET=(
 )
 DUMP_TARGET_S=2
 RSS_TARGET_MB=200
+IMPORT_TARGET_S=3	# import of the 100k export into an empty database
+SYNC_TARGET_S=20	# first sync of 100k listings into an empty database
+SYNC_RSS_TARGET_MB=150	# peak RSS of that sync process
+RESYNC_TARGET_S=10	# the same sync again, nothing changed
+RULES_TARGET_US=20	# map() + keep() per listing
+RANKING_TARGET=1.25	# search with ranking.lua / plain search
+SYNC_TOKEN=bench-token
+SYNC_SELLER=benchshop
+ADMIN=bench
+SYNC_DB=$OUT/sync.db
+LIVE_DB=$OUT/live.db
 PAGE=50		# rows per page: the highest {offset} is total - PAGE
 
 SERVER_PID=""
 WRK_PID=""
+FAKE_PID=""
+FAKE_URL=""
 WRK_SPLIT=""
 PORT=""
 BASE=""
@@ -142,7 +166,11 @@ stop_server() {
 	wait "$SERVER_PID" 2>/dev/null || true
 	SERVER_PID=""
 }
-trap stop_server EXIT
+cleanup() {
+	stop_server
+	stop_fake
+}
+trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 log_tail() {
@@ -152,13 +180,19 @@ log_tail() {
 
 # The server with no Discogs access at all: no token, no timer.
 start_server() {
-	local deadline
+	launch_server "$DB" -u DISCOGS_TOKEN -u ADMIN_PASSPHRASE \
+	    DISCOGS_API_URL=http://127.0.0.1:9
+}
+
+# The server on database $1, logging to $LOG, with env(1) arguments
+# "$@" (options first) before the bench's own; waits for /healthz.
+launch_server() {
+	local deadline db=$1
+	shift
 	PORT=$(free_port)
 	BASE="http://127.0.0.1:$PORT"
-	env -u DISCOGS_TOKEN -u ADMIN_PASSPHRASE \
-	    HOST=127.0.0.1 PORT="$PORT" TLS_PORT=0 DATABASE_URL="$DB" \
+	env "$@" HOST=127.0.0.1 PORT="$PORT" TLS_PORT=0 DATABASE_URL="$db" \
 	    LOG_LEVEL=warning ENABLE_AUTO_SYNC=false \
-	    DISCOGS_API_URL=http://127.0.0.1:9 \
 	    "$KORE" -f -n -r -c kore.conf >"$LOG" 2>&1 &
 	SERVER_PID=$!
 	deadline=$((${EPOCHREALTIME/./} + 10000000))
