@@ -17,7 +17,14 @@ SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 	   -fno-omit-frame-pointer
 
 DEB_DEPS := gcc make libsqlite3-dev libjansson-dev liblua5.4-dev \
-	    libssl-dev openssl python3 curl wrk
+	    libssl-dev openssl python3 curl wrk sqlite3
+# The browser tests: Debian's Chromium, driven from Node.js (npm comes
+# with it) by playwright-core; tests/browser/package-lock.json pins it.
+# Only `make test` installs them (a target-specific variable that deps
+# inherits), so `make run` on a server never pulls in a browser.
+TEST_DEB_DEPS := chromium nodejs
+BROWSER_DEPS := tests/browser/node_modules/.package-lock.json
+test: DEPS_EXTRA = $(TEST_DEB_DEPS)
 
 include src/kore/kore.mk
 
@@ -105,14 +112,19 @@ run: deps all
 	@mkdir -p conf/cert
 	exec $(KORE_BIN) -f -n -r -c kore.conf
 
-test: deps all $(UNIT_BIN) $(UNIT_ASAN) $(TOOLS)
+test: deps all $(UNIT_BIN) $(UNIT_ASAN) $(TOOLS) $(BROWSER_DEPS)
 	@tests/run.sh
+
+# playwright-core and axe-core from the npm registry, as locked.
+$(BROWSER_DEPS): tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && npm install --no-audit --no-fund
+	@touch $@
 
 bench: deps all $(TOOLS)
 	@tests/bench/run.sh
 
 deps:
-	@missing=""; for p in $(DEB_DEPS) $(KORE_DEB_DEPS); do \
+	@missing=""; for p in $(DEB_DEPS) $(KORE_DEB_DEPS) $(DEPS_EXTRA); do \
 		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \

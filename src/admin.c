@@ -33,7 +33,7 @@
 #define TOKEN_HEX	(TOKEN_BYTES * 2)
 #define THROTTLE_SLOTS	256
 #define THROTTLE_MAX_US	(300ULL * 1000000)
-#define THROTTLE_FORGET	(3600ULL * 1000000)	/* quiet for an hour */
+#define THROTTLE_FORGET	(3600ULL * 1000000)	/* an hour's quiet */
 #define BODY_MAX	4096
 
 int	fb_admin_login(struct http_request *);
@@ -572,9 +572,10 @@ cookie_set(struct fb_ctx *ctx, const char *value, int64_t maxage)
 {
 	struct fb_buf	b;
 	struct tm	tm;
-	time_t		t = (time_t)(maxage > 0 ? fb_time_now() + maxage : 0);
+	time_t		t;
 	char		date[64];
 
+	t = (time_t)(maxage > 0 ? fb_time_now() + maxage : 0);
 	if (gmtime_r(&t, &tm) == NULL ||
 	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
 		(void)snprintf(date, sizeof(date), "Thu, 01 Jan 1970 "

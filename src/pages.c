@@ -3,17 +3,18 @@
  * /admin, and the static files under /static/.
  *
  * The parent reads everything once at start-up, before the fork:
- * conf/shop.json (the shop's name, intro and checkout), the page templates
- * (src/web/shop.html and the others) and every file of src/web/static/.  Templates are filled
- * in then ({{name}}, {{intro}}, {{attrs}}, {{v}}), so a request only picks
- * a prepared answer.  A static file is found by its exact name in that
- * in-memory table: no request path ever reaches the file system, so there
- * is nothing to traverse.  {{v}} is a hash of all static files; pages link
- * /static/{v}/name, which is cached for a year (immutable), and any other
- * version or none is revalidated (ETag).  Every answer here carries the
- * security headers: a CSP without inline script, nosniff, Referrer-Policy
- * and frame-ancestors 'none'.  Missing web files are logged and answered
- * 503; a bad conf/shop.json stops start-up.
+ * conf/shop.json (the shop's name, intro and checkout), the page
+ * templates (src/web/shop.html and the others) and every file of
+ * src/web/static/.  Templates are filled in then ({{name}}, {{intro}},
+ * {{attrs}}, {{v}}), so a request only picks a prepared answer.  A static
+ * file is found by its exact name in that in-memory table: no request
+ * path ever reaches the file system, so there is nothing to traverse.
+ * {{v}} is a hash of all static files; pages link /static/{v}/name, which
+ * is cached for a year (immutable), and any other version or none is
+ * revalidated (ETag).  Every answer here carries the security headers: a
+ * CSP without inline script, nosniff, Referrer-Policy and
+ * frame-ancestors 'none'.  Missing web files are logged and answered 503;
+ * a bad conf/shop.json stops start-up.
  */
 #include <sys/stat.h>
 

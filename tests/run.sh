@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The test runner behind `make test`.
 #
-#   tests/run.sh                      every test: unit binaries, then e2e
+#   tests/run.sh                      every test: unit binaries, e2e, browser
 #   tests/run.sh e2e/test_data.py     a subset (paths relative to tests/,
 #   tests/run.sh test_params          to the repo, or a unit test's name)
+#   tests/run.sh browser/run.mjs      the storefront in headless Chromium
 #   VERBOSE=1 tests/run.sh            print every TAP line, not just failures
 #
 # Every test prints TAP lines (`ok N - desc`, `not ok N - desc`).  A test
@@ -17,6 +18,7 @@ ROOT=$PWD
 PY=/usr/bin/python3
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-120}
 E2E_TIMEOUT=${E2E_TIMEOUT:-300}
+BROWSER_TIMEOUT=${BROWSER_TIMEOUT:-240}
 VERBOSE=${VERBOSE:-0}
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
@@ -47,11 +49,14 @@ run_one() {
 	name=${name#build/tests/}
 	case $path in
 	*.py) kind=e2e; t0=$E2E_TIMEOUT ;;
+	*.mjs) kind=browser; t0=$BROWSER_TIMEOUT ;;
 	*) kind=unit; t0=$UNIT_TIMEOUT ;;
 	esac
 	start=$(date +%s.%N)
 	if [ "$kind" = e2e ]; then
 		timeout -k 10 "$t0" "$PY" "$path" >"$out" 2>&1
+	elif [ "$kind" = browser ]; then
+		timeout -k 10 "$t0" node "$path" >"$out" 2>&1
 	else
 		timeout -k 10 "$t0" "./$path" >"$out" 2>&1
 	fi
@@ -114,6 +119,9 @@ else
 	for p in tests/e2e/test_*.py; do
 		tests+=("$p")
 	done
+	# The storefront in Debian's headless Chromium (make test installs
+	# chromium and tests/browser/node_modules).
+	tests+=(tests/browser/run.mjs)
 	shopt -u nullglob
 	if [ ! -x build/kore ] || [ ! -f build/freakinbeats.so ]; then
 		echo "tests/run.sh: build/kore or build/freakinbeats.so missing;" \

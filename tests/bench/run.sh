@@ -103,11 +103,13 @@ need_tools() {
 	local t
 	command -v wrk >/dev/null 2>&1 ||
 		die "wrk is missing: apt-get install wrk (make deps does it)"
-	for t in curl "$PY"; do
+	for t in curl "$PY" sqlite3; do
 		command -v "$t" >/dev/null 2>&1 || die "$t is missing"
 	done
 	[ -x "$KORE" ] || die "$KORE is missing: run make all first"
 	[ -x "$GEN" ] || die "$GEN is missing: run make $GEN first"
+	[ -x "$CLI" ] || die "$CLI is missing: run make all first"
+	[ -x "$RULES_BIN" ] || die "$RULES_BIN is missing: run make $RULES_BIN"
 	[[ $N =~ ^[1-9][0-9]*$ ]] || die "BENCH_LISTINGS: '$N' is not a count"
 	[[ $SECS =~ ^[1-9][0-9]*$ ]] ||
 		die "BENCH_SECONDS: '$SECS' is not whole seconds"
@@ -478,25 +480,465 @@ check_server() {
 	SERVER_HEALTH="$SERVER_HEALTH, $errors suspicious log lines in $LOG"
 }
 
+# ---- the sections after the table ------------------------------------
+
+has_part() { [[ $PARTS == *" $1 "* ]]; }
+
+section() {
+	printf '\n%s [load %s]\n' "$*" "$(cut -d' ' -f1 /proc/loadavg)"
+}
+
+# One result line: what, its value, then details, target and verdict.
+result() {
+	local what=$1 value=$2
+	shift 2
+	printf '  %-22s %-10s %s\n' "$what" "$value" "$*"
+}
+
+# Runs a command under timed.py: run_timed OUT ERR MARK-REGEX CMD...
+# (MARK-REGEX may be empty).  Sets T_RC, T_WALL, T_CPU, T_RSS (MB), T_MARK.
+run_timed() {
+	local out=$1 err=$2 mark=$3 line kv
+	shift 3
+	if [ -n "$mark" ]; then
+		line=$("$PY" "$TIMED" --out "$out" --err "$err" --mark "$mark" \
+		    -- "$@") || die "timed.py could not run: $*"
+	else
+		line=$("$PY" "$TIMED" --out "$out" --err "$err" -- "$@") ||
+			die "timed.py could not run: $*"
+	fi
+	T_RC=1 T_WALL=0 T_CPU=0 T_RSS=0 T_MARK=-1
+	local user=0 sys=0
+	for kv in $line; do
+		case $kv in
+		rc=*) T_RC=${kv#rc=} ;;
+		wall=*) T_WALL=${kv#wall=} ;;
+		user=*) user=${kv#user=} ;;
+		sys=*) sys=${kv#sys=} ;;
+		maxrss_mb=*) T_RSS=${kv#maxrss_mb=} ;;
+		mark=*) T_MARK=${kv#mark=} ;;
+		esac
+	done
+	T_CPU=$(awk -v u="$user" -v s="$sys" 'BEGIN {printf "%.2f", u + s}')
+}
+
+# "name TYPE" for each listing column, from src/listing.c's X-macro.
+listing_columns() {
+	grep -o 'X([a-z_]*, *FB_COL_[A-Z]*)' src/listing.c |
+	    sed 's/X(\([a-z_]*\), *FB_COL_\([A-Z]*\))/\1 \2/'
+}
+
+# The bench shop as the original's flattened export: a header of the
+# listing columns (src/listing.c), money as decimals (12.50) from the
+# integer hundredths, ids as integers, NULL as an empty field.
+export_csv() {
+	local csv=$1 cols
+	if [ -f "$csv" ] && [ "$csv" -nt "$DB" ] &&
+	    [ "$csv" -nt src/listing.c ]; then
+		note "reusing $csv"
+		return
+	fi
+	cols=$(listing_columns | awk '
+	$2 == "MONEY" {
+		v = $1
+		printf "%sCASE WHEN %s IS NULL THEN NULL ELSE printf(" \
+		    "\047%%s%%d.%%02d\047, CASE WHEN %s < 0 THEN \047-\047 " \
+		    "ELSE \047\047 END, abs(%s) / 100, abs(%s) %% 100) END " \
+		    "AS %s", sep, v, v, v, v, v
+		sep = ", "
+		next
+	}
+	{ printf "%s%s", sep, $1; sep = ", " }')
+	[ "$(listing_columns | wc -l)" -ge 10 ] ||
+		die "no listing columns found in src/listing.c"
+	note "exporting $DB to $csv"
+	sqlite3 -readonly -csv -header "$DB" \
+	    "SELECT $cols FROM listings ORDER BY listing_id" >"$csv.tmp" ||
+		die "sqlite3 could not export $DB"
+	mv "$csv.tmp" "$csv"
+}
+
+# Listing columns a file sets (not created_at, is_active and the like)
+# that differ between the imported database $1 and the bench shop:
+# "same" or "column n, column n ...".
+compare_import() {
+	local idb=$1 cols sums
+	cols=$(listing_columns | awk '$1 !~ /^(created_at|updated_at|is_active|removed_at|sold_at)$/ {print $1}')
+	sums=$(for c in $cols; do
+		printf 'sum(x.%s IS NOT y.%s),' "$c" "$c"
+	done)
+	sqlite3 -readonly -separator ' ' "$idb" \
+	    "ATTACH '$DB' AS a" \
+	    "SELECT (SELECT count(*) FROM a.listings) - count(*), ${sums%,}
+	     FROM main.listings x JOIN a.listings y USING (listing_id)" \
+	    2>&1 | awk -v cols="missing $cols" '
+	    NF < 2 { print "compare failed: " $0; exit }
+	    { n = split(cols, c, " "); out = ""
+	      for (i = 1; i <= n; i++)
+		if ($i + 0 != 0) out = out (out ? ", " : "") c[i] " " $i
+	      print out ? out : "same" }'
+}
+
+# Section 1: the original's export of the bench shop, imported into an
+# empty database, then the same file again.
+bench_import() {
+	local csv=$OUT/export.csv idb=$OUT/import.db sum mb secs diff pass
+	export_csv "$csv"
+	mb=$(awk -v b="$(stat -c %s "$csv")" 'BEGIN {printf "%.1f", b / 1048576}')
+	section "import: $csv, the original's export of $DB ($mb MB), by $CLI import"
+	rm -f "$idb" "$idb-wal" "$idb-shm"
+	note "import into an empty $idb"
+	run_timed "$OUT/import.out" "$OUT/import.err" "" \
+	    env DATABASE_URL="$idb" LOG_LEVEL=warning "$CLI" import "$csv"
+	import_line "first import" "$IMPORT_TARGET_S" "added"
+	if [ "$T_RC" = 0 ]; then
+		diff=$(compare_import "$idb")
+		pass=MISS
+		[ "$diff" = same ] && pass=PASS
+		result "content" "$([ "$pass" = PASS ] && echo same || echo DIFFERS)" \
+		    "every column the file sets, against $DB: $diff $pass"
+	fi
+	note "import of the same file again"
+	run_timed "$OUT/import.out" "$OUT/import.err" "" \
+	    env DATABASE_URL="$idb" LOG_LEVEL=warning "$CLI" import "$csv"
+	import_line "re-import (no change)" "" "unchanged"
+}
+
+# One import's line from the CLI's summary and timed.py's numbers; the
+# goal is the time (first import) or every row unchanged (re-import).
+import_line() {
+	local what=$1 goal=$2 want=$3 sum secs rows n verdict
+	sum=$(grep -E 'rows [0-9]+' "$OUT/import.out" | tail -n 1 || true)
+	if [ "$T_RC" != 0 ] || [ -z "$sum" ]; then
+		result "$what" FAILED "exit $T_RC: $(tail -n 3 "$OUT/import.err" \
+		    "$OUT/import.out" 2>/dev/null | grep -v '^import: \|^==>\|^$' |
+		    tail -n 2 | tr '\n' ' ')"
+		return
+	fi
+	secs=$(sed -n 's/.*, \([0-9.]*\) s$/\1/p' <<<"$sum")
+	rows=$(sed -n 's/.*rows \([0-9]*\),.*/\1/p' <<<"$sum")
+	n=$(sed -n "s/.*$want \\([0-9]*\\).*/\\1/p" <<<"$sum")
+	if [ -n "$goal" ]; then
+		verdict="target <=$goal s $(verdict "${secs:-99}" "<=" "$goal")"
+	else
+		verdict="target: $want $rows $( [ "$n" = "$rows" ] &&
+		    echo PASS || echo MISS)"
+	fi
+	sum=${sum#*: }
+	result "$what" "${secs:-?} s" "(wall ${T_WALL} s, CPU ${T_CPU} s," \
+	    "peak RSS ${T_RSS} MB) ${sum%, *}  $verdict"
+}
+
+# The bench's fake Discogs with seed $1 (a listing's price, condition,
+# artist ... depend on it); sets FAKE_URL.  The first start for a seed
+# builds its cache (about 10 s for 100k on 2 cores).
+start_fake() {
+	local seed=$1 log=$OUT/fake.log deadline
+	stop_fake
+	note "fake Discogs: $N listings, seed $seed"
+	"$PY" "$FAKE" --listings "$N" --seed "$seed" --token "$SYNC_TOKEN" \
+	    --seller "$SYNC_SELLER" --cache "$OUT" >"$log" 2>&1 &
+	FAKE_PID=$!
+	deadline=$((${EPOCHREALTIME/./} + 180000000))
+	until grep -q '^fake Discogs at ' "$log"; do
+		if ! kill -0 "$FAKE_PID" 2>/dev/null ||
+		    [ "${EPOCHREALTIME/./}" -gt "$deadline" ]; then
+			cat "$log" >&2
+			die "the fake Discogs did not start"
+		fi
+		sleep 0.1
+	done
+	FAKE_URL=$(sed -n 's/^fake Discogs at \([^ ]*\) .*/\1/p' "$log")
+	note "$(head -n 1 "$log")"
+}
+
+stop_fake() {
+	[ -n "$FAKE_PID" ] || return 0
+	kill -TERM "$FAKE_PID" 2>/dev/null || true
+	wait "$FAKE_PID" 2>/dev/null || true
+	FAKE_PID=""
+}
+
+fake_control() {
+	curl -s --max-time 10 -d "$1" "$FAKE_URL/_control" >/dev/null || true
+}
+
+# The fake's own time per inventory page since the last clear_log:
+# "pages N, X ms per page (p99 Y ms), Z s in all".
+fake_stats() {
+	curl -s --max-time 30 "$FAKE_URL/_control/log" | "$PY" -c '
+import json, sys
+try:
+    rs = json.load(sys.stdin)["requests"]
+except Exception as e:
+    sys.exit("fake: no log (%s)" % e)
+t = sorted(r["done"] - r["t"] for r in rs
+           if r["kind"] == "inventory" and r["done"] is not None)
+if not t:
+    sys.exit("fake: no inventory requests logged")
+print("fake: %d pages, %.1f ms a page (p99 %.1f ms), %.1f s in all" % (
+    len(t), 1000 * sum(t) / len(t), 1000 * t[int(0.99 * (len(t) - 1))],
+    sum(t)))' 2>&1 || true
+}
+
+meta_value() {
+	sqlite3 -readonly "$1" \
+	    "SELECT value FROM meta WHERE key = '$2'" 2>/dev/null || true
+}
+
+# One CLI sync into $SYNC_DB against the running fake.
+cli_sync() {
+	fake_control '{"op": "clear_log"}'
+	run_timed "$OUT/sync.out" "$OUT/sync.err" 'page ([0-9]+) of \1$' \
+	    env DATABASE_URL="$SYNC_DB" DISCOGS_TOKEN="$SYNC_TOKEN" \
+	    DISCOGS_SELLER_USERNAME="$SYNC_SELLER" DISCOGS_API_URL="$FAKE_URL" \
+	    DISCOGS_MIN_INTERVAL_MS=0 LOG_LEVEL=info "$CLI" sync
+}
+
+# "fetch X s + apply Y s" from the time of the last page's log line.
+sync_phases() {
+	awk -v w="$T_WALL" -v m="$T_MARK" 'BEGIN {
+		if (m < 0) print "no page log"
+		else printf "fetch %.1f s + apply %.1f s", m, w - m }'
+}
+
+sync_summary() {
+	local s
+	s=$(grep -E '^(dry run.*: )?[a-z]+: [0-9]+ added' "$OUT/sync.out" |
+	    tail -n 1 || true)
+	if [ -z "$s" ]; then
+		s="no summary: $(tail -n 2 "$OUT/sync.err" | tr '\n' ' ')"
+	fi
+	printf '%s' "$s"
+}
+
+# Section 2: a 100k shop synced from the fake into an empty database,
+# then synced again with nothing changed.
+bench_sync() {
+	local s dv0 dv1 active fake pass note100=""
+	[ "$N" = 100000 ] || note100=" (targets are for 100000)"
+	section "sync: $CLI sync of $N listings ($(( (N + 99) / 100 )) pages of 100) from the fake Discogs ($FAKE), DISCOGS_MIN_INTERVAL_MS=0$note100"
+	start_fake 1
+	rm -f "$SYNC_DB" "$SYNC_DB-wal" "$SYNC_DB-shm"
+	note "sync into an empty $SYNC_DB"
+	cli_sync
+	s=$(sync_summary)
+	fake=$(fake_stats)
+	active=$(sqlite3 -readonly "$SYNC_DB" "SELECT count(*) FROM listings WHERE is_active = 1" 2>/dev/null || echo '?')
+	if [ "$T_RC" != 0 ]; then
+		result "first sync" FAILED "exit $T_RC, ${T_WALL} s: $s"
+	else
+		result "first sync" "${T_WALL} s" "($(sync_phases), CPU" \
+		    "${T_CPU} s) $s; $active active" \
+		    " target <=$SYNC_TARGET_S s $(verdict "$T_WALL" "<=" "$SYNC_TARGET_S")"
+	fi
+	result "  peak RSS" "${T_RSS} MB" \
+	    "of the sync process  target <=$SYNC_RSS_TARGET_MB MB" \
+	    "$(verdict "$T_RSS" "<=" "$SYNC_RSS_TARGET_MB")"
+	result "  fake Discogs" "" "${fake#fake: } (its own time, inside the fetch)"
+	[ "$active" = "$N" ] || result "  listings" MISMATCH \
+	    "$active active listings after the sync, the fake has $N"
+	dv0=$(meta_value "$SYNC_DB" data_version)
+	note "the same sync again, nothing changed"
+	cli_sync
+	s=$(sync_summary)
+	fake=$(fake_stats)
+	dv1=$(meta_value "$SYNC_DB" data_version)
+	if [ "$T_RC" != 0 ]; then
+		result "re-sync (no change)" FAILED "exit $T_RC, ${T_WALL} s: $s"
+	else
+		result "re-sync (no change)" "${T_WALL} s" "($(sync_phases)," \
+		    "CPU ${T_CPU} s) $s  target <=$RESYNC_TARGET_S s" \
+		    "$(verdict "$T_WALL" "<=" "$RESYNC_TARGET_S")"
+	fi
+	result "  peak RSS" "${T_RSS} MB" \
+	    "of the sync process  target <=$SYNC_RSS_TARGET_MB MB" \
+	    "$(verdict "$T_RSS" "<=" "$SYNC_RSS_TARGET_MB")"
+	result "  fake Discogs" "" "${fake#fake: }"
+	pass=MISS
+	[ -n "$dv0" ] && [ "$dv0" = "$dv1" ] && pass=PASS
+	result "  wrote nothing" "$pass" "meta.data_version $dv0 -> $dv1" \
+	    "(unchanged if no listing was written)"
+	stop_fake
+}
+
+# JSON field $2 of the compact JSON object in $1 (string or number).
+json_field() {
+	"$PY" -c 'import json, sys
+d = json.loads(sys.argv[1])
+d = d[0] if isinstance(d, list) and d else d
+v = d.get(sys.argv[2]) if isinstance(d, dict) else None
+print("" if v is None else v)' "$1" "$2" 2>/dev/null || true
+}
+
+# Section 3: /api/data/{id} (mix) while idle, then while the server syncs
+# every listing anew (the fake restarted with another seed).
+bench_during() {
+	local ids=$LIVE_DB.ids code body t0 t1 polled split="" runs st
+	local fetched phases
+	local i_rps i_p99 i_mbs i_bad s_rps s_p99 s_mbs s_bad goal secs
+	section "during a sync: GET /api/data/{id} (mix over the synced ids), idle vs while POST /api/sync runs"
+	if [ ! -f "$SYNC_DB" ]; then
+		result "skipped" "" "no $SYNC_DB: run the sync part first"
+		return
+	fi
+	rm -f "$LIVE_DB" "$LIVE_DB-wal" "$LIVE_DB-shm"
+	cp "$SYNC_DB" "$LIVE_DB"
+	[ -f "$SYNC_DB-wal" ] && cp "$SYNC_DB-wal" "$LIVE_DB-wal"
+	# The release-details job would fetch /releases/{id} at full speed
+	# (interval 0) through both runs; it is not what is measured here.
+	sqlite3 "$LIVE_DB" "UPDATE releases SET state = 'done' WHERE state = 'pending'" ||
+		die "sqlite3 could not prepare $LIVE_DB"
+	sqlite3 -readonly "$LIVE_DB" "SELECT listing_id FROM listings" >"$ids"
+	start_fake 2
+	LOG=$OUT/server-sync.log
+	launch_server "$LIVE_DB" DISCOGS_TOKEN="$SYNC_TOKEN" \
+	    DISCOGS_SELLER_USERNAME="$SYNC_SELLER" DISCOGS_API_URL="$FAKE_URL" \
+	    DISCOGS_MIN_INTERVAL_MS=0 ADMIN_PASSPHRASE="$ADMIN"
+	wrk -t2 -c32 -d1s -s tests/bench/mix.lua "$BASE" -- "/api/data/{id}" \
+	    "$ids" 0 >/dev/null 2>&1 || true
+	note "wrk /api/data/{id} (mix, ${SECS}s), idle"
+	run_wrk "${WRK_OPTS[@]}" -d "${SECS}s" -s tests/bench/mix.lua "$BASE" \
+	    -- "/api/data/{id}" "$ids" 0
+	IFS='|' read -r i_rps i_p99 i_mbs i_bad <<<"$(parse_wrk <"$OUT/wrk.out")"
+	result "idle" "${i_p99} ms" "p99, $i_rps req/s, conns $WRK_SPLIT" \
+	    "$([ "$i_bad" -gt 0 ] && echo "ERRORS: $i_bad non-2xx/socket")"
+
+	note "POST /api/sync, and wrk until the run ends"
+	fake_control '{"op": "clear_log"}'
+	code=$(curl -s -o "$OUT/sync-post.json" -w '%{http_code}' -XPOST \
+	    -H "Authorization: Bearer $ADMIN" -H 'content-length: 0' \
+	    "$BASE/api/sync" || true)
+	t0=${EPOCHREALTIME/./}
+	if [ "$code" != 202 ]; then
+		result "sync" FAILED "POST /api/sync answered ${code:-nothing}:" \
+		    "$(head -c 300 "$OUT/sync-post.json" 2>/dev/null)"
+		stop_server
+		stop_fake
+		return
+	fi
+	wrk "${WRK_OPTS[@]}" -d 600s -s tests/bench/mix.lua "$BASE" -- \
+	    "/api/data/{id}" "$ids" 0 >"$OUT/wrk.out" 2>&1 &
+	WRK_PID=$!
+	polled=0
+	fetched=""
+	while :; do
+		sleep 0.5
+		polled=$((polled + 1))
+		[ "$polled" = 6 ] && split=$(conn_split)
+		body=$(curl -s --max-time 5 "$BASE/api/sync/status" || true)
+		case $body in *'"running":false'*) break ;; esac
+		# The last page fetched: the apply (one write transaction) starts.
+		if [ -z "$fetched" ] && [[ $body =~ \"progress\":\"page\ ([0-9]+)\ of\ ([0-9]+)\" ]] &&
+		    [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ]; then
+			fetched=${EPOCHREALTIME/./}
+		fi
+		if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+			note "the server is gone during the sync"
+			break
+		fi
+		if [ $(( ${EPOCHREALTIME/./} - t0 )) -gt 300000000 ]; then
+			note "the sync still runs after 300 s; stopping wrk"
+			break
+		fi
+	done
+	t1=${EPOCHREALTIME/./}
+	kill -INT "$WRK_PID" 2>/dev/null || true
+	wait "$WRK_PID" 2>/dev/null || true
+	WRK_PID=""
+	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", (b - a) / 1e6}')
+	phases=$(awk -v a="$t0" -v f="$fetched" -v b="$t1" 'BEGIN {
+		if (f == "") print "no fetch/apply split"
+		else printf "fetch %.1f s + apply %.1f s", (f - a) / 1e6,
+		    (b - f) / 1e6 }')
+	IFS='|' read -r s_rps s_p99 s_mbs s_bad <<<"$(parse_wrk <"$OUT/wrk.out")"
+	goal=$(awk -v p="$i_p99" 'BEGIN {printf "%.2f", 2 * p + 5}')
+	result "during the sync" "${s_p99} ms" "p99, $s_rps req/s over ${secs} s," \
+	    "conns ${split:-?}  target <=2x idle + 5 ms = $goal ms" \
+	    "$(verdict "$s_p99" "<=" "$goal")$([ "${s_bad:-0}" -gt 0 ] &&
+	    echo " ERRORS: $s_bad non-2xx/socket")"
+	runs=$(curl -s --max-time 10 "$BASE/api/sync/runs?limit=1" || true)
+	st=$(json_field "$runs" status)
+	result "the server's sync" "${st:-?}" "$(run_report "$runs")"
+	result "" "" "polled until running=false: ${secs} s ($phases, +-0.5 s)," \
+	    "under wrk's full load; $(fake_stats)"
+	measure_rss
+	check_server
+	result "server" "" "workers' peak RSS $((RSS_SUM / 1024)) MB (max" \
+	    "$((RSS_MAX / 1024)) MB); $SERVER_HEALTH"
+	stop_server
+	stop_fake
+}
+
+# "run N: +A ~U -R, S s (started .. finished)[, error]" of /api/sync/runs.
+run_report() {
+	"$PY" -c 'import datetime, json, sys
+try:
+    r = json.loads(sys.argv[1])[0]
+except Exception:
+    sys.exit("no run in /api/sync/runs: %r" % sys.argv[1][:200])
+def t(s):
+    return datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
+secs = "?"
+if r.get("started_at") and r.get("finished_at"):
+    secs = "%d s" % (t(r["finished_at"]) - t(r["started_at"])).total_seconds()
+print("run %s, %s (started_at to finished_at, whole seconds): %s added, "
+      "%s updated, %s removed, %s skipped, %s pages, %s requests%s" % (
+          r.get("id"), secs, r.get("added"), r.get("updated"), r.get("removed"),
+          r.get("skipped"), r.get("pages"), r.get("requests"),
+          ", error: %s" % r["error"] if r.get("error") else ""))' "$1" 2>&1 || true
+}
+
+# Section 4: the Lua rules' costs (bench_rules: CPU time of one thread).
+bench_rules() {
+	local out=$OUT/rules.out v r args=(scripts)
+	section "Lua rules: $RULES_BIN (CPU time, shipped scripts/)"
+	[ "${BENCH_RANKING:-1}" = 0 ] || args+=("$DB")
+	note "$RULES_BIN ${args[*]}"
+	if ! "$RULES_BIN" "${args[@]}" >"$out" 2>&1; then
+		result "bench_rules" FAILED "$(tail -n 2 "$out" | tr '\n' ' ')"
+		return
+	fi
+	v=$(awk '/^map\+keep:/ {print $2}' "$out")
+	result "map+keep" "${v:-?} us" "per listing ($(awk '/^map:/ {print $2}' \
+	    "$out") us map alone; $(sed -n 's/^lua memory: //p' "$out"))" \
+	    " target <=$RULES_TARGET_US us $(verdict "${v:-999}" "<=" "$RULES_TARGET_US")"
+	r=$(awk '/^search\+ranking:/ {sub(/^x/, "", $2); print $2}' "$out")
+	if [ -n "$r" ]; then
+		result "search+ranking" "x$r" "the cost of a plain search (limit" \
+		    "50, each bench word, $DB)  target <=x$RANKING_TARGET" \
+		    "$(verdict "$r" "<=" "$RANKING_TARGET")"
+	fi
+}
+
 main() {
 	local row label mode target
 	need_tools
 	LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
 	build_db
-	start_server
-	read_total
-	note "warming up (1 s of /healthz, not reported)"
-	wrk -t2 -c32 -d1s "$BASE/healthz" >/dev/null 2>&1 || true
-	for row in "${ROWS[@]}"; do
-		IFS='|' read -r label mode target <<<"$row"
-		run_row "$label" "$mode" "$target"
-	done
-	note "timing the full /api/data dump (best of 3)"
-	measure_dump
-	check_dump
-	measure_rss
-	check_server
-	print_table
+	if has_part routes; then
+		start_server
+		read_total
+		note "warming up (1 s of /healthz, not reported)"
+		wrk -t2 -c32 -d1s "$BASE/healthz" >/dev/null 2>&1 || true
+		for row in "${ROWS[@]}"; do
+			IFS='|' read -r label mode target <<<"$row"
+			run_row "$label" "$mode" "$target"
+		done
+		note "timing the full /api/data dump (best of 3)"
+		measure_dump
+		check_dump
+		measure_rss
+		check_server
+		print_table
+		stop_server
+	fi
+	if has_part import; then bench_import; fi
+	if has_part sync; then bench_sync; fi
+	if has_part during; then bench_during; fi
+	if has_part rules; then bench_rules; fi
+	printf '\nmachine: load average %s at the end\n' \
+	    "$(cut -d' ' -f1 /proc/loadavg)"
 }
 
 main "$@"

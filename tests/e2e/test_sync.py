@@ -418,9 +418,11 @@ def check_auto(t, srv2, fake2, t_start):
          "%d runs seen" % len(log))
     if len(log) >= 2:
         g = [b["mono"] - a["mono"] for a, b in zip(log, log[1:])]
-        t.ok(all(2.5 <= x <= 8 for x in g),
-             "the runs come about 3.6 s apart (%d runs)" % len(log),
-             "gaps %s" % ["%.2f" % x for x in g])
+        t.ok(2.5 <= g[0] <= 8, "the second run comes about 3.6 s after the first",
+             "%.2f s" % g[0])
+        median = sorted(g)[len(g) // 2]
+        t.ok(3.0 <= median <= 5.5, "the runs come about 3.6 s apart (%d runs)" % len(log),
+             "median %.2f s; gaps %s" % (median, ["%.2f" % x for x in g]))
     r, st = api2.json("/api/sync/status")
     st = st if isinstance(st, dict) else {}
     nxt = iso(st.get("next_run_at"))
@@ -873,9 +875,9 @@ def main_sections(t, fake):
     with t.step("a slow page is waited for"):
         sy.settle()
         new, target = mutate()
-        fake.inject("inventory", "slow", page=2, delay=3)
-        run = sy.run("slow page (3 s)", timeout=40)
-        t.eq(run.get("retries"), 0, "a 3 s page is not retried")
+        fake.inject("inventory", "slow", page=2, delay=2)
+        run = sy.run("slow page (2 s)", timeout=40)
+        t.eq(run.get("retries"), 0, "a 2 s page is not retried")
         sy.matches_fake("after the slow page")
 
     failed_case("500 on every try", (("inventory", "500"), {"count": None, "page": 2}),
@@ -973,6 +975,44 @@ def main_sections(t, fake):
                      "across runs)")
         check_pacing(t, fake.log, "every request since the first sync (faults included)")
 
+    with t.step("a run started on each worker while release details are fetched"):
+        # The budget is one for the whole server: a run started from any
+        # worker waits for the release-details job's requests too.
+        workers = srv.per_worker()
+        t.ok(len(workers) >= 2, "one connection on each of the 2 workers",
+             "found %d" % len(workers))
+        fake.set_delay("release", 0.12)
+        try:
+            for k, (pid, conn) in enumerate(sorted(workers.items())):
+                desc = "a run started on worker %d while release details are fetched" % (k + 1)
+                sy.settle()
+                fake.add_listings(12)
+                sy.run("queue 12 releases (%d)" % (k + 1))
+                t1 = time.monotonic()
+                deadline = t1 + 5
+                while time.monotonic() < deadline and not fake.requests("release", since=t1):
+                    time.sleep(0.02)
+                t0 = time.monotonic()
+                try:
+                    r = conn.request("POST", "/api/sync", body=b"{}", headers={
+                        "Authorization": "Bearer " + ADMIN, "Content-Type": "application/json"})
+                except Exception as e:    # noqa: BLE001 - reported, not fatal
+                    t.ok(False, "%s: POST /api/sync on that worker" % desc, repr(e))
+                    continue
+                body = r.json_or_none() or {}
+                t.eq(r.status, 202, "%s: POST /api/sync is 202" % desc)
+                run = sy.wait(body.get("run_id"))
+                t.eq(run.get("status"), "succeeded", "%s: the run succeeded" % desc)
+                reqs = fake.requests(since=t0 - 0.5)
+                t.ok(any(r.kind == "release" for r in reqs) and
+                     any(r.kind == "inventory" for r in reqs),
+                     "%s: both kinds of request in the window" % desc)
+                check_pacing(t, reqs, desc)
+        finally:
+            fake.set_delay("release", 0)
+            for conn in workers.values():
+                conn.close()
+
     # -- mass removal guard --------------------------------------------------------
     with t.step("mass removal is held, then forced"):
         sy.settle()
@@ -1009,8 +1049,19 @@ def main_sections(t, fake):
     # -- one at a time, HTTP stays responsive ---------------------------------------
     with t.step("one run at a time; reads stay fast"):
         sy.settle()
-        fake.set_delay("inventory", 0.6)
         some = fake.ids()[7]
+        paths = ("/healthz", "/api/data/%d" % some, "/api/data?limit=50", "/api/sync/status")
+        # The same reads with no run going: on a loaded machine the limit
+        # grows with them (up to 750 ms, still under the 900 ms a page
+        # takes, which a worker that waits on Discogs would show).
+        base = 0.0
+        for _ in range(5):
+            for path in paths:
+                a = time.monotonic()
+                api.get(path, timeout=5)
+                base = max(base, time.monotonic() - a)
+        limit = min(0.75, max(0.5, 4 * base))
+        fake.set_delay("inventory", 0.9)
         rid = sy.start("slow run")
         r = api.post_sync()
         t.json_error(r, 409, "a second POST /api/sync while one runs")
@@ -1027,21 +1078,21 @@ def main_sections(t, fake):
         worst, n, slow = 0.0, 0, []
         deadline = time.monotonic() + 8
         while time.monotonic() < deadline:
-            for path in ("/healthz", "/api/data/%d" % some, "/api/data?limit=50",
-                         "/api/sync/status"):
+            for path in paths:
                 a = time.monotonic()
                 r = api.get(path, timeout=5)
                 d = time.monotonic() - a
                 n += 1
                 worst = max(worst, d)
-                if r.status != 200 or d > 0.5:
+                if r.status != 200 or d > limit:
                     slow.append((path, r.status, round(d, 3)))
             st = sy.status() or {}
             if not st.get("running"):
                 break
             time.sleep(0.05)
-        t.ok(n >= 8 and not slow, "%d reads during the run, each 200 within 500 ms (worst "
-             "%.0f ms)" % (n, worst * 1000), short(slow))
+        t.ok(n >= 8 and not slow, "%d reads during the run, each 200 within %.0f ms (worst "
+             "%.0f ms; %.0f ms with no run)" % (n, limit * 1000, worst * 1000, base * 1000),
+             short(slow))
         fake.set_delay("inventory", 0)
         run = sy.wait(rid, 30)
         t.eq(run.get("status"), "succeeded", "the slow run succeeded")

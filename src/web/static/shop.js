@@ -186,7 +186,8 @@ function renderPager(s, pages) {
 }
 
 function bandLabel(b) {
-  return b.max === null ? `${b.min} and up` : `${b.min} to ${b.max}`;
+  if (b.max === null) return `${b.min} and up`;
+  return Number(b.min) === 0 ? `Under ${b.max}` : `${b.min} to ${b.max}`;
 }
 
 function facetLink(s, key, value, text, count) {
@@ -285,7 +286,7 @@ qInput.addEventListener('input', () => {
   typing = setTimeout(() => {
     const s = readState();
     if (s.q === qInput.value.trim()) return;
-    go(stateUrl(withChange(s, { q: qInput.value.trim(), sort: '' })), { replace: true });
+    go(stateUrl(withChange(s, { q: qInput.value.trim() })), { replace: true });
   }, 250);
 });
 
