@@ -68,6 +68,7 @@ static const char *const	no_params[] = { NULL };
 static void	shared_lock(void);
 static void	shared_unlock(void);
 static void	client_addr(struct http_request *, uint8_t *);
+static const char *client_text(struct http_request *, char *, size_t);
 static struct throttle_slot *throttle_find(const uint8_t *, int);
 static uint64_t	throttle_wait(struct http_request *);
 static void	throttle_fail(struct http_request *);
@@ -161,6 +162,7 @@ fb_admin_login(struct http_request *req)
 	struct fb_err	err = { 0, "" };
 	struct fb_buf	b;
 	char		given[512], token[TOKEN_HEX + 1], iso[32], secs[24];
+	char		addr[INET6_ADDRSTRLEN];
 	int64_t		expires;
 	uint64_t	wait;
 
@@ -185,7 +187,8 @@ fb_admin_login(struct http_request *req)
 	else if (!fb_auth_passphrase_ok(given)) {
 		throttle_fail(req);
 		count(C_FAILURES);
-		fb_log(FB_LOG_WARN, "admin login refused: wrong passphrase");
+		fb_log(FB_LOG_WARN, "admin login refused: wrong passphrase "
+		    "from %s", client_text(req, addr, sizeof(addr)));
 		fb_reply_error(&ctx, 401, "wrong passphrase");
 	} else if (session_create(token, &expires, &err) != FB_OK)
 		fb_reply_error(&ctx, 503, "%s", err.msg);
@@ -306,6 +309,22 @@ client_addr(struct http_request *req, uint8_t *out)
 		memcpy(out + 12, &c->addr.ipv4.sin_addr, 4);
 	} else if (c->family == AF_INET6)
 		memcpy(out, &c->addr.ipv6.sin6_addr, 16);
+}
+
+/* The peer as text, for the log. */
+static const char *
+client_text(struct http_request *req, char *buf, size_t len)
+{
+	struct connection	*c = req->owner;
+	const void		*a = NULL;
+
+	if (c != NULL && c->family == AF_INET)
+		a = &c->addr.ipv4.sin_addr;
+	else if (c != NULL && c->family == AF_INET6)
+		a = &c->addr.ipv6.sin6_addr;
+	if (a == NULL || inet_ntop(c->family, a, buf, (socklen_t)len) == NULL)
+		(void)snprintf(buf, len, "?");
+	return (buf);
 }
 
 /*

@@ -13,6 +13,7 @@
 #define BACKOFF_MAX_MS		60000
 #define LOW_REMAINING		10	/* slow down below this many */
 #define LOW_STEP_MS		1000	/* per missing request */
+#define HOLD_MS			35000	/* longest a request can take */
 
 /*
  * When several pacers share one budget (the sync and the release job, in
@@ -32,24 +33,17 @@ fb_pacer_init(struct fb_pacer *p, uint32_t min_interval_ms)
 	p->shared_last = fb_pacer_shared;
 }
 
-/* Milliseconds to wait before the next request may be sent. */
+/* Milliseconds this pacer wants before its next request. */
 uint64_t
 fb_pacer_wait(const struct fb_pacer *p, uint64_t now_ms)
 {
-	uint64_t	next = p->next_at_ms, other;
-
-	if (p->shared_last != NULL) {
-		other = __atomic_load_n(p->shared_last, __ATOMIC_RELAXED) +
-		    p->min_interval_ms;
-		if (other > next)
-			next = other;
-	}
-	return (next > now_ms ? next - now_ms : 0);
+	return (p->next_at_ms > now_ms ? p->next_at_ms - now_ms : 0);
 }
 
 /*
  * 0 when a request may go now, and then the shared slot is taken (so two
- * threads or workers cannot both send); otherwise the ms to wait first.
+ * threads or workers cannot both send); otherwise the ms to wait before
+ * asking again (at most 100 ms while another request is in flight).
  */
 uint64_t
 fb_pacer_claim(struct fb_pacer *p, uint64_t now_ms)
@@ -60,9 +54,12 @@ fb_pacer_claim(struct fb_pacer *p, uint64_t now_ms)
 		return (wait);
 	last = __atomic_load_n(p->shared_last, __ATOMIC_RELAXED);
 	if (last + p->min_interval_ms > now_ms)
-		return (last + p->min_interval_ms - now_ms);
-	if (!__atomic_compare_exchange_n(p->shared_last, &last, now_ms, 0,
-	    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return (last + p->min_interval_ms - now_ms > 100 ? 100 :
+		    last + p->min_interval_ms - now_ms);
+	/* Hold the slot while the request is in flight (a lease, in case
+	 * the sender dies); fb_pacer_result() gives it back. */
+	if (!__atomic_compare_exchange_n(p->shared_last, &last,
+	    now_ms + HOLD_MS, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		return (1);			/* another sender won */
 	return (0);
 }
@@ -79,6 +76,8 @@ fb_pacer_result(struct fb_pacer *p, uint64_t now_ms, int status,
 	uint64_t	wait = p->min_interval_ms;
 
 	p->remaining = remaining;
+	if (p->shared_last != NULL)		/* the interval runs from here */
+		__atomic_store_n(p->shared_last, now_ms, __ATOMIC_RELAXED);
 	if (status == 429) {
 		if (retry_after_s >= 0)
 			wait = (uint64_t)retry_after_s * 1000;

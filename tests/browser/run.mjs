@@ -87,9 +87,10 @@ function cleanEnv(extra) {
 function makeCwd(tmp) {
   const cwd = path.join(tmp, 'cwd');
   fs.mkdirSync(path.join(cwd, 'conf'), { recursive: true });
-  for (const name of ['kore.conf', 'build', 'scripts', 'src']) {
+  for (const name of ['kore.conf', 'build', 'src']) {
     fs.symlinkSync(path.join(REPO, name), path.join(cwd, name));
   }
+  fs.cpSync(path.join(REPO, 'scripts'), path.join(cwd, 'scripts'), { recursive: true });
   for (const name of fs.readdirSync(path.join(REPO, 'conf'))) {
     if (name !== 'shop.json' && name !== 'cert') fs.symlinkSync(path.join(REPO, 'conf', name), path.join(cwd, 'conf', name));
   }
@@ -176,6 +177,22 @@ async function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fb-browser-'));
   const procs = [];
   let context = null;
+  // Killed (a runner's timeout, ^C, a closed pipe): stop what we started.
+  const bail = (why) => {
+    for (const p of procs) {
+      try {
+        if (p.spawnargs[0].endsWith('kore')) process.kill(-p.pid, 'SIGTERM');
+        else p.kill('SIGTERM');
+      } catch (e) {
+        // already gone
+      }
+    }
+    if (process.env.FB_KEEP_TMP !== '1') fs.rmSync(tmp, { recursive: true, force: true });
+    process.stderr.write(`browser tests stopped: ${why}\n`);
+    process.exit(1);
+  };
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(sig, () => bail(sig));
+  process.stdout.on('error', () => bail('stdout closed'));
   fs.mkdirSync(SHOTS, { recursive: true });
   for (const f of fs.readdirSync(SHOTS)) if (f.endsWith('.png')) fs.unlinkSync(path.join(SHOTS, f));
   try {
@@ -189,8 +206,9 @@ async function main() {
     const base = `http://127.0.0.1:${port}`;
     const logPath = path.join(tmp, 'server.log');
     const log = fs.openSync(logPath, 'a');
+    const cwd = makeCwd(tmp);
     const server = spawn(path.join(REPO, 'build/kore'), ['-f', '-n', '-r', '-c', 'kore.conf'], {
-      cwd: makeCwd(tmp),
+      cwd,
       detached: true,
       stdio: ['ignore', log, log],
       env: cleanEnv({
@@ -221,7 +239,7 @@ async function main() {
       if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(`console: ${m.text()}`);
     });
     await runShopper(page, base);
-    await runAdmin(page, base, fake, context);
+    await runAdmin(page, base, fake, context, cwd);
     ok(problems.length === 0, 'no script error and no CSP violation on any page', problems.join('\n'));
     const crashes = fs.readFileSync(logPath, 'utf8').split('\n').filter((l) => /restarting worker|sandbox violation|Segmentation/.test(l));
     ok(crashes.length === 0, 'no worker died', crashes.join('\n'));
@@ -458,7 +476,7 @@ async function runShopper(page, base) {
 }
 
 // ---------------------------------------------------------------- owner
-async function runAdmin(page, base, fake, context) {
+async function runAdmin(page, base, fake, context, cwd) {
   await step('admin login', async () => {
     const resp = await page.goto(`${base}/admin`);
     eq(resp.status(), 200, '/admin: 200');
@@ -484,6 +502,23 @@ async function runAdmin(page, base, fake, context) {
     await page.locator('#plugins-list li').first().waitFor();
     ok((await textOf(page, '#plugins-list')).includes('stats'), 'the plugins section lists the loaded plugins');
     await axeCheck(page, '/admin');
+  });
+
+  await step('a broken rule', async () => {
+    const file = path.join(cwd, 'scripts', 'ranking.lua');
+    const good = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, `${good}\nfunction score(row, query\n`);
+    let text = '';
+    for (let i = 0; i < 20 && !/ranking\.lua:\d+/.test(text); i++) {
+      await page.waitForTimeout(300);
+      await page.reload();
+      await page.locator('#rules-table tbody tr').first().waitFor();
+      text = await page.locator('#rules-table tr[data-script="ranking.lua"]').innerText();
+    }
+    ok(/scripts\/ranking\.lua:\d+/.test(text), 'a broken rule shows its error as file:line', text);
+    ok(/error/.test(text), 'and its state as error', text);
+    await shot(page, 'admin-rule-error');
+    fs.writeFileSync(file, good);
   });
 
   await step('sync: held, forced, diff', async () => {

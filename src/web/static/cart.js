@@ -2,7 +2,7 @@
 // currency, and a checkout that first re-checks that every record is still
 // for sale, then sends the buyer on: to each listing on Discogs, or as an
 // order e-mail to the shop (conf/shop.json: "checkout").
-import { api, el, cover, money, centsText, toCents, cart, shop, gradeShort, listingPath } from './common.js';
+import { api, el, cover, money, centsText, toCents, cart, shop, gradeShort, listingPath, webUrl } from './common.js';
 
 const box = document.getElementById('cart');
 const result = document.getElementById('checkout-result');
@@ -106,7 +106,7 @@ function discogsOrder(items) {
     el('h2', {}, 'Everything is still for sale'),
     el('p', {}, 'Buy each record on Discogs, where payment and shipping are handled:'),
     el('ul', { class: 'checkout-links' }, items.map((it) => el('li', {},
-      el('a', { href: it.uri, rel: 'noopener noreferrer', class: 'button' },
+      el('a', { href: webUrl(it.uri) || listingPath(it.id), rel: 'noopener noreferrer', class: 'button' },
         `Buy ${it.artist} – ${it.title} on Discogs`))))));
 }
 

@@ -114,7 +114,7 @@ export function cover(listing, { lazy = true, cls = 'cover' } = {}) {
   const artist = listing.primary_artist || listing.artist_names || listing.artist || '';
   const img = el('img', {
     class: cls,
-    src: listing.image_uri || listing.image || PLACEHOLDER,
+    src: webUrl(listing.image_uri || listing.image) || PLACEHOLDER,
     alt: artist ? `Cover of ${title} by ${artist}` : `Cover of ${title}`,
     width: 300,
     height: 300,
@@ -182,6 +182,11 @@ export function updateCartCount() {
   for (const node of document.querySelectorAll('[data-cart-count]')) {
     node.textContent = n > 0 ? String(n) : '';
   }
+}
+
+// Only web links leave the shop: no javascript:, data: or other schemes.
+export function webUrl(u) {
+  return typeof u === 'string' && /^https?:\/\//i.test(u) ? u : null;
 }
 
 export function listingPath(id) {

@@ -1,6 +1,6 @@
 // One record: /detail/{listing_id}.  A record that was sold or left the
 // shop still shows, marked as such, without the add-to-cart button.
-import { api, el, cover, money, gradeInfo, GRADES, cart, shop, formatDate } from './common.js';
+import { api, el, cover, money, gradeInfo, GRADES, cart, shop, formatDate, webUrl } from './common.js';
 
 const box = document.getElementById('detail');
 const id = decodeURIComponent(location.pathname.replace(/^\/detail\//, ''));
@@ -74,7 +74,7 @@ function render(x) {
     fact('Format', x.format_names || x.primary_format),
     fact('Genres', list(x.genres)),
     fact('Styles', list(x.styles)));
-  const discogs = x.uri ? el('p', {}, el('a', { href: x.uri, rel: 'noopener noreferrer', id: 'discogs-link' },
+  const discogs = webUrl(x.uri) ? el('p', {}, el('a', { href: webUrl(x.uri), rel: 'noopener noreferrer', id: 'discogs-link' },
     'See this listing on Discogs')) : null;
   box.replaceChildren(
     el('article', { class: 'record' },

@@ -31,6 +31,7 @@ const facetsBox = $('facets');
 const activeBox = $('active-filters');
 let controller = null;
 let typing = null;
+let shown = null;          // the query string on screen
 
 function readState() {
   const p = new URLSearchParams(location.search);
@@ -98,6 +99,7 @@ async function fetchResults(s, signal) {
 }
 
 async function load({ focus = false } = {}) {
+  shown = location.search;
   const s = readState();
   qInput.value = s.q;
   sortSelect.value = effectiveSort(s);
@@ -307,5 +309,8 @@ toggle.addEventListener('click', () => {
   toggle.setAttribute('aria-expanded', String(open));
 });
 
-window.addEventListener('popstate', () => load());
+// Back/Forward; a jump to #main (the skip link) changes nothing shown.
+window.addEventListener('popstate', () => {
+  if (location.search !== shown) load();
+});
 load();
