@@ -620,6 +620,8 @@ struct fb_sync {
 	int64_t			 pages, requests, retries, rate_limited;
 	int64_t			 added, updated, removed, skipped, kept_out;
 	int64_t			 held_removals;
+	sqlite3_stmt		*insert_st;		/* apply's cache */
+	uint64_t		 insert_mask;
 	const volatile int	*cancel;		/* set: stop soon */
 	char			 error[256];
 	char			 status[16];		/* final status */

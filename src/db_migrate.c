@@ -154,7 +154,7 @@ static const char	step3[] =
 	" listing_id INTEGER NOT NULL,"
 	" kind TEXT NOT NULL CHECK (kind IN ('added', 'updated', 'removed')),"
 	" fields TEXT,"
-	" PRIMARY KEY (run_id, listing_id)) WITHOUT ROWID;"
+	" UNIQUE (run_id, listing_id));"
 	"CREATE TABLE releases ("
 	" release_id INTEGER PRIMARY KEY,"
 	" state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending',"

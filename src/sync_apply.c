@@ -29,6 +29,7 @@ static int	apply_one(struct fb_sync *, int64_t, const char *,
 static int	apply_row(struct fb_sync *, struct fb_row *, const char *);
 static int	apply_insert(struct fb_sync *, const struct fb_row *,
 		    const char *, uint64_t);
+static sqlite3_stmt *insert_stmt(struct fb_sync *, uint64_t);
 static int	apply_update(struct fb_sync *, const struct fb_row *,
 		    const char *, uint64_t, int);
 static int	apply_removals(struct fb_sync *, int64_t, const char *);
@@ -51,6 +52,8 @@ fb_sync_apply(struct fb_sync *s)
 		return (FB_ERR);
 	}
 	rc = apply_all(s, now);
+	sqlite3_finalize(s->insert_st);
+	s->insert_st = NULL;
 	if (rc != FB_OK || s->held_removals > 0 ||
 	    (s->flags & FB_SYNC_DRY_RUN))
 		fb_db_rollback(s->db);
@@ -176,29 +179,23 @@ apply_row(struct fb_sync *s, struct fb_row *row, const char *now)
 	return (apply_update(s, row, now, hash, is_active));
 }
 
+/*
+ * A new listing.  The statement depends on which columns map() set; it
+ * is kept while the next rows set the same ones (nearly always).
+ */
 static int
 apply_insert(struct fb_sync *s, const struct fb_row *row, const char *now,
     uint64_t hash)
 {
-	struct fb_buf	 sql, vals;
 	sqlite3_stmt	*st;
+	uint64_t	 mask = 0;
 	int		 i, n = 0, rc;
 
-	fb_buf_init(&sql, 1024);
-	fb_buf_init(&vals, 256);
-	fb_buf_appends(&sql, "INSERT INTO listings (");
 	for (i = 0; i < fb_listing_ncolumns; i++) {
-		if (row->v[i].type == FB_VAL_UNSET)
-			continue;
-		fb_buf_appendf(&sql, "%s, ", fb_listing_columns[i].name);
-		fb_buf_appends(&vals, "?, ");
+		if (row->v[i].type != FB_VAL_UNSET)
+			mask |= (uint64_t)1 << i;
 	}
-	fb_buf_appendf(&sql, "created_at, updated_at, is_active, content_hash)"
-	    " VALUES (%s?, ?, 1, ?)", fb_buf_cstr(&vals));
-	st = fb_db_prepare(s->db, fb_buf_cstr(&sql), NULL);
-	fb_buf_cleanup(&sql);
-	fb_buf_cleanup(&vals);
-	if (st == NULL)
+	if ((st = insert_stmt(s, mask)) == NULL)
 		return (FB_ERR);
 	for (i = 0; i < fb_listing_ncolumns; i++) {
 		if (row->v[i].type != FB_VAL_UNSET)
@@ -208,11 +205,39 @@ apply_insert(struct fb_sync *s, const struct fb_row *row, const char *now,
 	sqlite3_bind_text(st, n + 2, now, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, n + 3, (int64_t)hash);
 	rc = sqlite3_step(st) == SQLITE_DONE ? FB_OK : FB_ERR;
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc != FB_OK)
 		return (FB_ERR);
 	s->added++;
 	return (record(s, row->v[0].i, ADDED, NULL));
+}
+
+/* The INSERT for this set of columns: cached, made anew when it differs. */
+static sqlite3_stmt *
+insert_stmt(struct fb_sync *s, uint64_t mask)
+{
+	struct fb_buf	sql, vals;
+	int		i;
+
+	if (s->insert_st != NULL && s->insert_mask == mask)
+		return (s->insert_st);
+	sqlite3_finalize(s->insert_st);
+	fb_buf_init(&sql, 1024);
+	fb_buf_init(&vals, 256);
+	fb_buf_appends(&sql, "INSERT INTO listings (");
+	for (i = 0; i < fb_listing_ncolumns; i++) {
+		if (!(mask & ((uint64_t)1 << i)))
+			continue;
+		fb_buf_appendf(&sql, "%s, ", fb_listing_columns[i].name);
+		fb_buf_appends(&vals, "?, ");
+	}
+	fb_buf_appendf(&sql, "created_at, updated_at, is_active, content_hash)"
+	    " VALUES (%s?, ?, 1, ?)", fb_buf_cstr(&vals));
+	s->insert_st = fb_db_prepare(s->db, fb_buf_cstr(&sql), NULL);
+	s->insert_mask = mask;
+	fb_buf_cleanup(&sql);
+	fb_buf_cleanup(&vals);
+	return (s->insert_st);
 }
 
 /*
