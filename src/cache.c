@@ -5,7 +5,8 @@
  * data version, so an answer keyed by (version, URI) stays right until
  * the version moves; then the slot is simply stale and gets replaced.
  * Slots are direct-mapped by a hash of the URI; the total size is capped
- * so a crawl over every page cannot grow a worker without bound.
+ * so a crawl over every page cannot grow a worker without bound: past the
+ * cap, older entries make room in clock order.
  */
 #include <stdlib.h>
 
@@ -13,7 +14,7 @@
 
 #define CACHE_SLOTS		1024
 #define CACHE_ENTRY_MAX		(1024 * 1024)
-#define CACHE_TOTAL_MAX		(48 * 1024 * 1024)
+#define CACHE_TOTAL_MAX		(16 * 1024 * 1024)
 #define CACHE_HEADERS		2
 
 struct cache_entry {
@@ -33,6 +34,7 @@ static const char	*cached_headers[CACHE_HEADERS] = {
 
 static struct cache_entry *cache_slot(struct fb_ctx *, char *, size_t);
 static void	cache_entry_free(struct cache_entry *);
+static void	cache_make_room(size_t);
 
 /* Answers from the cache and returns 1, or returns 0 on a miss. */
 int
@@ -52,6 +54,7 @@ fb_cache_reply(struct fb_ctx *ctx)
 			    e->headers[i][1]);
 	}
 	fb_reply_json(ctx, e->status, &e->body);
+	fb_metrics_cache(FB_CACHE_HIT);
 	return (1);
 }
 
@@ -68,14 +71,14 @@ fb_cache_store(struct fb_ctx *ctx, int status, struct fb_buf *body)
 	    (e = cache_slot(ctx, uri, sizeof(uri))) == NULL)
 		return;
 	cache_entry_free(e);
-	if (total_bytes + body->len > CACHE_TOTAL_MAX)
-		return;
+	cache_make_room(body->len);
 	e->version = fb_w.db.version;
 	e->status = status;
 	e->uri = strdup(uri);
 	fb_buf_init(&e->body, body->len + 1);
 	fb_buf_append(&e->body, body->data, body->len);
 	total_bytes += body->len;
+	fb_metrics_cache(FB_CACHE_STORE);
 	TAILQ_FOREACH(hdr, &ctx->req->resp_headers, list) {
 		for (i = 0; i < CACHE_HEADERS; i++) {
 			if (strcmp(hdr->header, cached_headers[i]) == 0) {
@@ -110,6 +113,22 @@ cache_slot(struct fb_ctx *ctx, char *uri, size_t len)
 	for (p = uri; *p != '\0'; p++)
 		h = (h ^ (unsigned char)*p) * 16777619u;
 	return (&slots[h % CACHE_SLOTS]);
+}
+
+/* Frees entries in clock order until len more bytes fit the budget. */
+static void
+cache_make_room(size_t len)
+{
+	static int	hand;
+	int		n;
+
+	for (n = 0; total_bytes + len > CACHE_TOTAL_MAX && n < CACHE_SLOTS;
+	    n++) {
+		if (slots[hand].uri != NULL)
+			fb_metrics_cache(FB_CACHE_EVICT);
+		cache_entry_free(&slots[hand]);
+		hand = (hand + 1) % CACHE_SLOTS;
+	}
 }
 
 static void

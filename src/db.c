@@ -265,7 +265,7 @@ db_pragmas(struct fb_db *db, struct fb_err *err)
 	    fb_db_exec(db, "PRAGMA foreign_keys = ON", err) != FB_OK ||
 	    fb_db_exec(db, "PRAGMA temp_store = MEMORY", err) != FB_OK ||
 	    fb_db_exec(db, "PRAGMA cache_size = -16000", err) != FB_OK ||
-	    fb_db_exec(db, "PRAGMA mmap_size = 268435456", err) != FB_OK ||
+	    fb_db_exec(db, "PRAGMA mmap_size = 33554432", err) != FB_OK ||
 	    fb_db_exec(db, "PRAGMA journal_size_limit = 67108864", err) !=
 	    FB_OK) {
 		(void)snprintf(msg, sizeof(msg), "%s", err->msg);

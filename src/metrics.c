@@ -33,6 +33,7 @@ struct shared_metrics {
 	uint64_t		sync_requests, sync_429s, sync_retries;
 	uint64_t		sync_last_success;	/* unix time */
 	uint64_t		discogs_last_request;	/* fb_pacer_shared */
+	uint64_t		cache[3];	/* hits, stores, evictions */
 };
 
 static const char	*sync_outcomes[3] = { "succeeded", "failed", "held" };
@@ -123,8 +124,25 @@ fb_metrics_render(struct fb_buf *b, int64_t active)
 	if (shm != NULL) {
 		render_rules(b);
 		render_sync(b);
+		fb_buf_appendf(b, "# HELP fb_cache_events_total Response cache "
+		    "hits, stores and evictions (all workers).\n"
+		    "# TYPE fb_cache_events_total counter\n"
+		    "fb_cache_events_total{event=\"hit\"} %llu\n"
+		    "fb_cache_events_total{event=\"store\"} %llu\n"
+		    "fb_cache_events_total{event=\"evict\"} %llu\n",
+		    (unsigned long long)shm->cache[0],
+		    (unsigned long long)shm->cache[1],
+		    (unsigned long long)shm->cache[2]);
 	}
 	fb_admin_metrics(b);
+}
+
+/* A response-cache event (FB_CACHE_HIT, _STORE, _EVICT). */
+void
+fb_metrics_cache(int event)
+{
+	if (shm != NULL && event >= 0 && event < 3)
+		__atomic_add_fetch(&shm->cache[event], 1, __ATOMIC_RELAXED);
 }
 
 /* A finished sync run (from its task thread): outcome and requests. */

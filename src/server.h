@@ -96,6 +96,10 @@ void	fb_cache_clear(void);
 /* metrics.c: counters shared by all workers (MAP_SHARED, atomics). */
 int	fb_metrics_init(struct fb_err *);
 void	fb_metrics_record(enum fb_route, int, uint64_t);
+#define FB_CACHE_HIT		0
+#define FB_CACHE_STORE		1
+#define FB_CACHE_EVICT		2
+void	fb_metrics_cache(int);
 void	fb_metrics_render(struct fb_buf *, int64_t);
 int	fb_metrics_rules(int, int, uint64_t);
 
