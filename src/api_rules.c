@@ -104,19 +104,7 @@ void
 fb_rules_worker_report(void *arg, const struct fb_rules *r, int script,
     int kind, uint64_t key)
 {
-	const struct fb_rules_script	*s = &r->s[script];
-
 	(void)arg;
-	if (!fb_metrics_rules(script, kind, key) ||
-	    kind == FB_RULES_CALL_FAILED)
-		return;
-	if (kind == FB_RULES_LOADED)
-		fb_log(FB_LOG_INFO, "rules: %s is live (version %016llx)",
-		    s->path, (unsigned long long)s->good_hash);
-	else if (kind == FB_RULES_MISSING)
-		fb_log(FB_LOG_WARN, "rules: %s", s->error);
-	else
-		fb_log(FB_LOG_ERROR, "rules: %s; the previous version stays%s",
-		    s->error, strchr(s->traceback, '\n') ?
-		    strchr(s->traceback, '\n') : "");
+	if (fb_metrics_rules(script, kind, key))
+		fb_rules_log(r, script, kind);
 }

@@ -171,6 +171,8 @@ struct fb_db {
 	int64_t		version;			/* meta data_version */
 };
 
+#define FB_DB_BUSY_TIMEOUT_MS	5000
+
 int	fb_db_open(struct fb_db *, const char *, struct fb_err *);
 int	fb_db_prepare_version(struct fb_db *, struct fb_err *);
 void	fb_db_close(struct fb_db *);
@@ -516,6 +518,7 @@ extern const char		fb_rules_sample_listing[];
 int	fb_rules_init(struct fb_rules *, const char *, struct fb_err *);
 void	fb_rules_cleanup(struct fb_rules *);
 int	fb_rules_poll(struct fb_rules *);
+void	fb_rules_log(const struct fb_rules *, int, int);
 int	fb_rules_has_errors(const struct fb_rules *);
 void	fb_rules_json(const struct fb_rules *, struct fb_buf *);
 void	fb_rules_call_failed(struct fb_rules *, int, const struct fb_err *);

@@ -16,7 +16,6 @@
 
 #include "app.h"
 
-#define DB_BUSY_TIMEOUT_MS	5000
 
 static int	db_check_path(const char *, struct fb_err *);
 static int	db_pragmas(struct fb_db *, struct fb_err *);
@@ -37,7 +36,7 @@ fb_db_open(struct fb_db *db, const char *path, struct fb_err *err)
 		fb_db_close(db);
 		return (FB_ERR);
 	}
-	sqlite3_busy_timeout(db->h, DB_BUSY_TIMEOUT_MS);
+	sqlite3_busy_timeout(db->h, FB_DB_BUSY_TIMEOUT_MS);
 	if (db_pragmas(db, err) != FB_OK) {
 		fb_db_close(db);
 		return (FB_ERR);

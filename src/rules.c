@@ -514,18 +514,24 @@ rules_read(const char *path, struct candidate *cand, struct fb_err *err)
 static void
 rules_report(struct fb_rules *r, int i, int kind, uint64_t key)
 {
-	struct fb_rules_script	*s = &r->s[i];
-
-	if (r->report != NULL) {
+	if (r->report != NULL)
 		r->report(r->report_arg, r, i, kind, key);
-		return;
-	}
+	else
+		fb_rules_log(r, i, kind);
+}
+
+/* One log line for a rules event of script i (FB_RULES_*). */
+void
+fb_rules_log(const struct fb_rules *r, int i, int kind)
+{
+	const struct fb_rules_script	*s = &r->s[i];
+
 	if (kind == FB_RULES_LOADED)
 		fb_log(FB_LOG_INFO, "rules: %s is live (version %016llx)",
 		    s->path, (unsigned long long)s->good_hash);
 	else if (kind == FB_RULES_MISSING)
 		fb_log(FB_LOG_WARN, "rules: %s", s->error);
-	else
+	else if (kind != FB_RULES_CALL_FAILED)
 		fb_log(FB_LOG_ERROR, "rules: %s; the previous version stays%s",
 		    s->error, strchr(s->traceback, '\n') ?
 		    strchr(s->traceback, '\n') : "");

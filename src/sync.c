@@ -77,7 +77,7 @@ fb_sync_start(const char *trigger, int flags, int64_t *run_id,
 	}
 	sqlite3_busy_timeout(fb_w.db.h, LOCK_BUSY_MS);
 	rc = fb_sync_lock(&fb_w.db, run_id, trigger, flags, err);
-	sqlite3_busy_timeout(fb_w.db.h, 5000);
+	sqlite3_busy_timeout(fb_w.db.h, FB_DB_BUSY_TIMEOUT_MS);
 	if (rc != FB_OK)
 		return (FB_ERR);
 	job.run_id = *run_id;
@@ -116,9 +116,13 @@ static void
 sync_schedule(uint64_t now, uint64_t delay_ms)
 {
 	next_run_ms = now + delay_ms;
-	if (fb_w.db_ok)
-		(void)fb_db_meta_set(&fb_w.db, "sync_next_at",
-		    fb_time_now() + (int64_t)(delay_ms / 1000), NULL);
+	if (!fb_w.db_ok)
+		return;
+	/* On the event loop: never wait for a sync's write transaction. */
+	sqlite3_busy_timeout(fb_w.db.h, LOCK_BUSY_MS);
+	(void)fb_db_meta_set(&fb_w.db, "sync_next_at",
+	    fb_time_now() + (int64_t)(delay_ms / 1000), NULL);
+	sqlite3_busy_timeout(fb_w.db.h, FB_DB_BUSY_TIMEOUT_MS);
 }
 
 /* The task thread: its own connection and rules; never worker state. */

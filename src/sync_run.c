@@ -18,7 +18,8 @@
 #define LOCK_STALE_S		300
 #define HEARTBEAT_MS		10000
 
-static int	run_finish(struct fb_sync *, const char *);
+static int	run_finish(struct fb_sync *);
+static int	recover(struct fb_db *, int, struct fb_err *);
 static void	run_heartbeat(struct fb_sync *, const char *);
 
 /* FB_OK with a new run id; FB_ERR with err->code 409 when one runs. */
@@ -78,15 +79,7 @@ fb_sync_unlock(struct fb_db *db, int64_t run_id)
 int
 fb_sync_recover(struct fb_db *db, struct fb_err *err)
 {
-	char	iso[32], sql[512];
-
-	fb_time_iso(iso, sizeof(iso), fb_time_now());
-	(void)snprintf(sql, sizeof(sql), "UPDATE sync_runs SET status = "
-	    "'failed', finished_at = '%s', error = 'interrupted: the process "
-	    "stopped during the run; nothing was applied' WHERE status = "
-	    "'running'; UPDATE meta SET value = 0 WHERE key = 'sync_lock'",
-	    iso);
-	return (fb_db_exec(db, sql, err));
+	return (recover(db, 1, err));
 }
 
 /*
@@ -98,10 +91,18 @@ int
 fb_sync_recover_at_start(struct fb_db *db, struct fb_err *err)
 {
 	int64_t	lock = 0, at = 0;
-	char	iso[32], sql[640];
 
 	(void)fb_db_meta_get(db, "sync_lock", &lock);
 	(void)fb_db_meta_get(db, "sync_lock_at", &at);
+	return (recover(db, lock != 0 && fb_time_now() - at > 30, err));
+}
+
+/* Fails the dead runs (CLI runs too when cli_dead) and frees the lock. */
+static int
+recover(struct fb_db *db, int cli_dead, struct fb_err *err)
+{
+	char	iso[32], sql[640];
+
 	fb_time_iso(iso, sizeof(iso), fb_time_now());
 	(void)snprintf(sql, sizeof(sql), "UPDATE sync_runs SET status = "
 	    "'failed', finished_at = '%s', error = 'interrupted: the process "
@@ -109,7 +110,7 @@ fb_sync_recover_at_start(struct fb_db *db, struct fb_err *err)
 	    "'running' AND (trigger <> 'cli' OR %d);"
 	    "UPDATE meta SET value = 0 WHERE key = 'sync_lock' AND NOT EXISTS"
 	    " (SELECT 1 FROM sync_runs WHERE status = 'running')", iso,
-	    lock != 0 && fb_time_now() - at > 30);
+	    cli_dead);
 	return (fb_db_exec(db, sql, err));
 }
 
@@ -139,7 +140,7 @@ fb_sync_run(struct fb_sync *s, const char *trigger)
 		    "SYNC_MAX_REMOVE_FRACTION allows; nothing applied (force it "
 		    "from /admin or POST /api/sync {\"force\": true})",
 		    (long long)s->held_removals);
-	(void)run_finish(s, trigger);
+	(void)run_finish(s);
 	fb_log(rc == FB_OK ? FB_LOG_INFO : FB_LOG_WARN, "sync run %lld %s in "
 	    "%.1f s: %lld added, %lld updated, %lld removed, %lld skipped, "
 	    "%lld requests%s%s", (long long)s->run_id, s->status,
@@ -195,13 +196,12 @@ fb_sync_sleep(struct fb_sync *s, uint64_t ms)
 
 /* The run's row: final status and counts; a dry run leaves no row. */
 static int
-run_finish(struct fb_sync *s, const char *trigger)
+run_finish(struct fb_sync *s)
 {
 	sqlite3_stmt	*st;
 	char		 iso[32];
 	int		 rc;
 
-	(void)trigger;
 	fb_sync_unlock(s->db, s->run_id);
 	if (s->flags & FB_SYNC_DRY_RUN) {
 		st = fb_db_prepare(s->db, "DELETE FROM sync_runs WHERE id = ?",
