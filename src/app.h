@@ -217,6 +217,7 @@ extern const struct fb_column	fb_listing_columns[];
 extern const int		fb_listing_ncolumns;
 
 const char *fb_listing_select_list(void);
+int	fb_listing_is_state(int);
 void	fb_listing_json(struct fb_buf *, sqlite3_stmt *);
 int	fb_listing_by_id(struct fb_db *, int64_t, struct fb_buf *,
 	    struct fb_err *);
@@ -381,6 +382,9 @@ void	fb_row_set_text(struct fb_row *, int, const char *, size_t);
 void	fb_row_set_null(struct fb_row *, int);
 int	fb_row_bind(const struct fb_row *, int, sqlite3_stmt *, int);
 void	fb_row_from_stmt(struct fb_row *, sqlite3_stmt *);
+void	fb_row_encode(const struct fb_row *, struct fb_buf *);
+int	fb_row_decode(struct fb_row *, const void *, size_t);
+uint64_t fb_row_hash(const struct fb_row *);
 int	fb_money_from_double(double, int64_t *);
 int	fb_money_from_text(const char *, int64_t *);
 
@@ -624,12 +628,20 @@ struct fb_sync {
 	int64_t			 added, updated, removed, skipped, kept_out;
 	int64_t			 held_removals;
 	sqlite3_stmt		*insert_st;		/* apply's cache */
-	uint64_t		 insert_mask;
 	const volatile int	*cancel;		/* set: stop soon */
 	char			 error[256];
 	char			 status[16];		/* final status */
 };
 
+/* What the staging area holds for a listing (sync_stage.c). */
+#define FB_STAGE_KEPT		0	/* map() and keep() took it */
+#define FB_STAGE_SKIPPED	1	/* map() failed on it */
+#define FB_STAGE_KEPT_OUT	2	/* keep() said no */
+
+int	fb_sync_stage_open(struct fb_sync *);
+void	fb_sync_stage_close(struct fb_sync *);
+int	fb_sync_stage_clear(struct fb_sync *);
+int	fb_sync_stage_page(struct fb_sync *, struct json_t *);
 int	fb_sync_fetch(struct fb_sync *);
 int	fb_sync_apply(struct fb_sync *);
 int	fb_sync_run(struct fb_sync *, const char *);

@@ -48,7 +48,6 @@ static int	hook_integer(lua_State *, int, int64_t *);
 static int	hook_money(lua_State *, int, int64_t *);
 static json_t	*hook_json(lua_State *, int, int, const char **);
 static json_t	*hook_json_table(lua_State *, int, int, const char **);
-static int	hook_state_column(const char *);
 static int	hook_field(struct fb_lua *, struct fb_row *, json_t *,
 		    json_t **, struct fb_err *);
 static int	hook_metadata(struct fb_lua *, struct fb_row *, json_t *,
@@ -320,7 +319,7 @@ hook_field(struct fb_lua *s, struct fb_row *out, json_t *extra,
 		return (FB_ERR);
 	}
 	key = lua_tostring(L, -2);
-	if ((col = fb_row_column(key)) >= 0 && hook_state_column(key)) {
+	if ((col = fb_row_column(key)) >= 0 && fb_listing_is_state(col)) {
 		fb_err_set(err, "%s: map must not set %s (the sync keeps it)",
 		    name, key);
 		return (FB_ERR);
@@ -710,23 +709,6 @@ hook_json_table(lua_State *L, int idx, int depth, const char **why)
 		lua_pop(L, 1);				/* k */
 	}
 	return (j);
-}
-
-/* Columns the sync owns: map may not set them. */
-static int
-hook_state_column(const char *name)
-{
-	static const char *const	names[] = {
-		"created_at", "updated_at", "is_active", "removed_at",
-		"sold_at", NULL
-	};
-	int				i;
-
-	for (i = 0; names[i] != NULL; i++) {
-		if (strcmp(names[i], name) == 0)
-			return (1);
-	}
-	return (0);
 }
 
 /*

@@ -54,11 +54,6 @@ static const struct discogs_column	discogs_columns[] = {
 	{ NULL, NULL, NULL }
 };
 
-/* Columns that record our own state; a file never sets them. */
-static const char	*state_columns[] = {
-	"created_at", "updated_at", "is_active", "removed_at", "sold_at", NULL
-};
-
 struct target {
 	int		field;			/* CSV field index */
 	int		column;			/* index in fb_listing_columns */
@@ -240,17 +235,16 @@ import_header_discogs(struct import *im, struct fb_csv *csv)
 static int
 import_header_flat(struct import *im, struct fb_csv *csv)
 {
-	int	i, j, is_state;
+	int	i, col;
 	char	msg[160];
 
 	im->stats->format = "the original's export";
 	im->id_target = -1;
 	for (i = 0; i < csv->n_fields; i++) {
-		for (is_state = 0, j = 0; state_columns[j] != NULL; j++)
-			is_state |= strcmp(im->names[i], state_columns[j]) == 0;
-		if (is_state)
-			continue;
-		if (column_index(im->names[i]) < 0) {
+		if ((col = column_index(im->names[i])) >= 0 &&
+		    fb_listing_is_state(col))
+			continue;	/* our own state; a file never sets it */
+		if (col < 0) {
 			(void)snprintf(msg, sizeof(msg), "warning: line 1: "
 			    "column '%.64s' is not a listing field; ignored",
 			    im->names[i]);

@@ -55,8 +55,39 @@ static const char	*column_keys[] = { LISTING_COLUMNS(COLUMN_KEY) };
 static pthread_once_t	select_once = PTHREAD_ONCE_INIT;
 static char		select_list[2048];
 
+static pthread_once_t	state_once = PTHREAD_ONCE_INIT;
+static char		is_state[64];
+
 static void	listing_build_select(void);
+static void	listing_find_state(void);
 static void	listing_value(struct fb_buf *, sqlite3_stmt *, int, int);
+
+/*
+ * Columns that record the shop's own state of a listing: the importer and
+ * map() never set them; the sync and the importer write them themselves.
+ */
+int
+fb_listing_is_state(int col)
+{
+	(void)pthread_once(&state_once, listing_find_state);
+	return (is_state[col]);
+}
+
+static void
+listing_find_state(void)
+{
+	static const char *const	names[] = {
+		"created_at", "updated_at", "is_active", "removed_at",
+		"sold_at", NULL
+	};
+	int				i, col;
+
+	for (col = 0; col < fb_listing_ncolumns; col++) {
+		for (i = 0; names[i] != NULL; i++)
+			is_state[col] |= strcmp(names[i],
+			    fb_listing_columns[col].name) == 0;
+	}
+}
 
 /* Borrowed, static: "listing_id,status,...,custom_metadata". */
 const char *

@@ -238,3 +238,100 @@ row_clear(struct fb_value *v)
 	free(v->s);
 	memset(v, 0, sizeof(*v));
 }
+
+/*
+ * A row as bytes for the sync's scratch file, read back by the same
+ * process: per set column, its index, its type, then 8 bytes (INT,
+ * REAL) or a 4-byte length and the text.  Unset columns are left out.
+ */
+void
+fb_row_encode(const struct fb_row *r, struct fb_buf *b)
+{
+	const struct fb_value	*v;
+	unsigned char		 head[2];
+	uint32_t		 len;
+	int			 i;
+
+	for (i = 0; i < fb_listing_ncolumns; i++) {
+		v = &r->v[i];
+		if (v->type == FB_VAL_UNSET)
+			continue;
+		head[0] = (unsigned char)i;
+		head[1] = (unsigned char)v->type;
+		fb_buf_append(b, head, sizeof(head));
+		if (v->type == FB_VAL_INT)
+			fb_buf_append(b, &v->i, sizeof(v->i));
+		else if (v->type == FB_VAL_REAL)
+			fb_buf_append(b, &v->d, sizeof(v->d));
+		else if (v->type == FB_VAL_TEXT) {
+			len = (uint32_t)v->len;
+			fb_buf_append(b, &len, sizeof(len));
+			fb_buf_append(b, v->s, v->len);
+		}
+	}
+}
+
+/* Fills an initialised row from fb_row_encode's bytes; FB_ERR if torn. */
+int
+fb_row_decode(struct fb_row *r, const void *data, size_t n)
+{
+	const unsigned char	*p = data, *end = p + n;
+	uint32_t		 len;
+	int			 col, type;
+
+	while (p + 2 <= end) {
+		col = p[0];
+		type = p[1];
+		p += 2;
+		if (col >= fb_listing_ncolumns)
+			return (FB_ERR);
+		if (type == FB_VAL_NULL)
+			fb_row_set_null(r, col);
+		else if ((type == FB_VAL_INT || type == FB_VAL_REAL) &&
+		    end - p >= 8) {
+			if (type == FB_VAL_INT)
+				memcpy(&r->v[col].i, p, 8);
+			else
+				memcpy(&r->v[col].d, p, 8);
+			r->v[col].type = type;
+			p += 8;
+		} else if (type == FB_VAL_TEXT && end - p >= 4) {
+			memcpy(&len, p, 4);
+			if ((size_t)(end - p - 4) < len)
+				return (FB_ERR);
+			fb_row_set_text(r, col, (const char *)p + 4, len);
+			p += 4 + len;
+		} else
+			return (FB_ERR);
+	}
+	return (p == end ? FB_OK : FB_ERR);
+}
+
+/* FNV-1a over every column map() set: index, type, value. */
+uint64_t
+fb_row_hash(const struct fb_row *row)
+{
+	uint64_t		 h = 14695981039346656037ULL;
+	const unsigned char	*p;
+	size_t			 n, j;
+	int			 i;
+
+	for (i = 0; i < fb_listing_ncolumns; i++) {
+		const struct fb_value	*v = &row->v[i];
+
+		if (v->type == FB_VAL_UNSET)
+			continue;
+		h = (h ^ (uint64_t)(i * 8 + v->type)) * 1099511628211ULL;
+		if (v->type == FB_VAL_TEXT) {
+			p = (const unsigned char *)v->s;
+			n = v->len;
+		} else {
+			p = (const unsigned char *)(v->type == FB_VAL_REAL ?
+			    (const void *)&v->d : (const void *)&v->i);
+			n = 8;
+		}
+		for (j = 0; j < n; j++)
+			h = (h ^ p[j]) * 1099511628211ULL;
+	}
+	return (h);
+}

@@ -1,10 +1,10 @@
 /*
- * Applying a fetched inventory: map, keep, diff, write, in one
- * transaction.
+ * Applying a fetched inventory: diff and write, in one transaction.
  *
- * Each staged listing goes through the owner's map() and keep() rules,
- * then is compared with the stored row by a content hash; only real
- * changes are written, each recorded with its fields old -> new.
+ * Each staged listing, already through the owner's map() and keep()
+ * rules (sync_stage.c), is compared with the stored row by its content
+ * hash; only real changes are written, each recorded with its fields
+ * old -> new.
  * Listings no longer offered are deactivated (kept, with removed_at);
  * listings that come back are reactivated.  If the removals would exceed
  * SYNC_MAX_REMOVE_FRACTION of the active listings and the run is not
@@ -15,8 +15,6 @@
 #include <string.h>
 #include <stdlib.h>
 
-#include <jansson.h>
-
 #include "app.h"
 
 #define ADDED		"added"
@@ -24,12 +22,13 @@
 #define REMOVED		"removed"
 
 static int	apply_all(struct fb_sync *, const char *);
-static int	apply_one(struct fb_sync *, int64_t, const char *,
+static int	apply_one(struct fb_sync *, sqlite3_stmt *, const char *);
+static int	apply_row(struct fb_sync *, struct fb_row *, uint64_t,
 		    const char *);
-static int	apply_row(struct fb_sync *, struct fb_row *, const char *);
 static int	apply_insert(struct fb_sync *, const struct fb_row *,
 		    const char *, uint64_t);
-static sqlite3_stmt *insert_stmt(struct fb_sync *, uint64_t);
+static sqlite3_stmt *insert_stmt(struct fb_sync *);
+static int	row_is_sold(const struct fb_row *);
 static int	apply_update(struct fb_sync *, const struct fb_row *,
 		    const char *, uint64_t, int);
 static int	apply_removals(struct fb_sync *, int64_t, const char *);
@@ -37,7 +36,6 @@ static int	apply_demo(struct fb_sync *);
 static int	record(struct fb_sync *, int64_t, const char *, const char *);
 static void	diff_value(struct fb_buf *, int, const struct fb_value *);
 static int	value_equal(const struct fb_value *, const struct fb_value *);
-static uint64_t	row_hash(const struct fb_row *);
 
 int
 fb_sync_apply(struct fb_sync *s)
@@ -80,12 +78,11 @@ apply_all(struct fb_sync *s, const char *now)
 		goto fail;
 	active = fb_db_count(s->db,
 	    "SELECT count(*) FROM listings WHERE is_active = 1");
-	if ((st = fb_db_prepare(s->db, "SELECT id, body FROM temp.sync_stage "
-	    "ORDER BY id", NULL)) == NULL)
+	if ((st = fb_db_prepare(s->db, "SELECT id, verdict, hash, row FROM "
+	    "stage.sync_stage ORDER BY id", NULL)) == NULL)
 		goto fail;
 	while (rc == FB_OK && sqlite3_step(st) == SQLITE_ROW)
-		rc = apply_one(s, sqlite3_column_int64(st, 0),
-		    (const char *)sqlite3_column_text(st, 1), now);
+		rc = apply_one(s, st, now);
 	sqlite3_finalize(st);
 	if (rc != FB_OK || apply_removals(s, active, now) != FB_OK ||
 	    fb_fts_defer_end(s->db, NULL) != FB_OK ||
@@ -114,47 +111,40 @@ apply_demo(struct fb_sync *s)
 	    "UPDATE meta SET value = 0 WHERE key = 'demo_inventory'", NULL));
 }
 
-/* One staged listing through map() and keep(); a rule error skips it. */
+/* One staged listing: counted if the rules left it out, else applied. */
 static int
-apply_one(struct fb_sync *s, int64_t id, const char *body, const char *now)
+apply_one(struct fb_sync *s, sqlite3_stmt *st, const char *now)
 {
-	struct fb_row	 row;
-	struct fb_err	 err = { 0, "" };
-	json_error_t	 je;
-	json_t		*l;
-	char		 reason[128];
-	int		 is_kept = 1, rc = FB_OK;
+	struct fb_row	row;
+	int		rc;
 
-	if ((l = json_loads(body, 0, &je)) == NULL)
-		return (FB_ERR);
-	fb_row_init(&row);
-	if (fb_hook_map(s->rules, l, &row, &err) != FB_OK) {
+	switch (sqlite3_column_int(st, 1)) {
+	case FB_STAGE_SKIPPED:
 		s->skipped++;
-		fb_log(FB_LOG_WARN, "sync: listing %lld skipped: %s",
-		    (long long)id, err.msg);
-	} else {
-		fb_row_set_int(&row, fb_row_column("listing_id"), id);
-		reason[0] = '\0';
-		if (fb_hook_keep(s->rules, &row, l, &is_kept, reason,
-		    sizeof(reason), &err) != FB_OK)
-			fb_log(FB_LOG_WARN, "sync: keep() failed for %lld, kept:"
-			    " %s", (long long)id, err.msg);
-		if (is_kept)
-			rc = apply_row(s, &row, now);
-		else
-			s->kept_out++;
+		return (FB_OK);
+	case FB_STAGE_KEPT_OUT:
+		s->kept_out++;
+		return (FB_OK);
 	}
+	fb_row_init(&row);
+	rc = fb_row_decode(&row, sqlite3_column_blob(st, 3),
+	    (size_t)sqlite3_column_bytes(st, 3));
+	if (rc != FB_OK)
+		(void)snprintf(s->error, sizeof(s->error), "staging: listing "
+		    "%lld is torn", (long long)sqlite3_column_int64(st, 0));
+	else
+		rc = apply_row(s, &row, (uint64_t)sqlite3_column_int64(st, 2),
+		    now);
 	fb_row_cleanup(&row);
-	json_decref(l);
 	return (rc);
 }
 
 static int
-apply_row(struct fb_sync *s, struct fb_row *row, const char *now)
+apply_row(struct fb_sync *s, struct fb_row *row, uint64_t hash,
+    const char *now)
 {
 	sqlite3_stmt	*st;
 	int64_t		 id = row->v[fb_row_column("listing_id")].i;
-	uint64_t	 hash = row_hash(row);
 	int		 rc, is_active;
 	int64_t		 old_hash;
 
@@ -179,31 +169,26 @@ apply_row(struct fb_sync *s, struct fb_row *row, const char *now)
 	return (apply_update(s, row, now, hash, is_active));
 }
 
-/*
- * A new listing.  The statement depends on which columns map() set; it
- * is kept while the next rows set the same ones (nearly always).
- */
+/* A new listing: every column, unset ones NULL, sold_at if it is sold. */
 static int
 apply_insert(struct fb_sync *s, const struct fb_row *row, const char *now,
     uint64_t hash)
 {
 	sqlite3_stmt	*st;
-	uint64_t	 mask = 0;
 	int		 i, n = 0, rc;
 
-	for (i = 0; i < fb_listing_ncolumns; i++) {
-		if (row->v[i].type != FB_VAL_UNSET)
-			mask |= (uint64_t)1 << i;
-	}
-	if ((st = insert_stmt(s, mask)) == NULL)
+	if ((st = insert_stmt(s)) == NULL)
 		return (FB_ERR);
 	for (i = 0; i < fb_listing_ncolumns; i++) {
-		if (row->v[i].type != FB_VAL_UNSET)
+		if (!fb_listing_is_state(i))
 			(void)fb_row_bind(row, i, st, ++n);
 	}
 	sqlite3_bind_text(st, n + 1, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, n + 2, now, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, n + 3, (int64_t)hash);
+	sqlite3_bind_int64(st, n + 2, (int64_t)hash);
+	if (row_is_sold(row))
+		sqlite3_bind_text(st, n + 3, now, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, n + 3);
 	rc = sqlite3_step(st) == SQLITE_DONE ? FB_OK : FB_ERR;
 	sqlite3_reset(st);
 	if (rc != FB_OK)
@@ -212,32 +197,41 @@ apply_insert(struct fb_sync *s, const struct fb_row *row, const char *now,
 	return (record(s, row->v[0].i, ADDED, NULL));
 }
 
-/* The INSERT for this set of columns: cached, made anew when it differs. */
+/* The INSERT of every column but the sync's own, prepared once a run. */
 static sqlite3_stmt *
-insert_stmt(struct fb_sync *s, uint64_t mask)
+insert_stmt(struct fb_sync *s)
 {
 	struct fb_buf	sql, vals;
 	int		i;
 
-	if (s->insert_st != NULL && s->insert_mask == mask)
+	if (s->insert_st != NULL)
 		return (s->insert_st);
-	sqlite3_finalize(s->insert_st);
 	fb_buf_init(&sql, 1024);
 	fb_buf_init(&vals, 256);
 	fb_buf_appends(&sql, "INSERT INTO listings (");
 	for (i = 0; i < fb_listing_ncolumns; i++) {
-		if (!(mask & ((uint64_t)1 << i)))
+		if (fb_listing_is_state(i))
 			continue;
 		fb_buf_appendf(&sql, "%s, ", fb_listing_columns[i].name);
 		fb_buf_appends(&vals, "?, ");
 	}
-	fb_buf_appendf(&sql, "created_at, updated_at, is_active, content_hash)"
-	    " VALUES (%s?, ?, 1, ?)", fb_buf_cstr(&vals));
+	fb_buf_appendf(&sql, "created_at, updated_at, is_active, content_hash,"
+	    " sold_at) VALUES (%s?%d, ?%d, 1, ?, ?)", fb_buf_cstr(&vals),
+	    (int)(vals.len / 3) + 1, (int)(vals.len / 3) + 1);
 	s->insert_st = fb_db_prepare(s->db, fb_buf_cstr(&sql), NULL);
-	s->insert_mask = mask;
 	fb_buf_cleanup(&sql);
 	fb_buf_cleanup(&vals);
 	return (s->insert_st);
+}
+
+/* Discogs' status of a listing that has been bought. */
+static int
+row_is_sold(const struct fb_row *row)
+{
+	const struct fb_value	*v = &row->v[fb_row_column("status")];
+
+	return (v->type == FB_VAL_TEXT && v->len == 4 &&
+	    memcmp(v->s, "Sold", 4) == 0);
 }
 
 /*
@@ -286,6 +280,8 @@ apply_update(struct fb_sync *s, const struct fb_row *row, const char *now,
 		fb_buf_appendc(&diff, '}');
 	fb_buf_appends(&sql, diff.len > 0 || !is_active ? "updated_at = ?, " :
 	    "updated_at = updated_at, ");
+	fb_buf_appends(&sql, row_is_sold(row) ? "sold_at = coalesce(sold_at, "
+	    "?), " : "");
 	fb_buf_appends(&sql, "content_hash = ?, is_active = 1, removed_at = "
 	    "NULL WHERE listing_id = ?");
 	if ((st = fb_db_prepare(s->db, fb_buf_cstr(&sql), NULL)) == NULL)
@@ -296,6 +292,8 @@ apply_update(struct fb_sync *s, const struct fb_row *row, const char *now,
 			(void)fb_row_bind(row, i, st, ++n);
 	}
 	if (diff.len > 0 || !is_active)
+		sqlite3_bind_text(st, ++n, now, -1, SQLITE_STATIC);
+	if (row_is_sold(row))
 		sqlite3_bind_text(st, ++n, now, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, ++n, (int64_t)hash);
 	sqlite3_bind_int64(st, ++n, row->v[0].i);
@@ -424,33 +422,4 @@ value_equal(const struct fb_value *a, const struct fb_value *b)
 	default:
 		return (1);
 	}
-}
-
-/* FNV-1a over every column map() set: index, type, value. */
-static uint64_t
-row_hash(const struct fb_row *row)
-{
-	uint64_t		 h = 14695981039346656037ULL;
-	const unsigned char	*p;
-	size_t			 n, j;
-	int			 i;
-
-	for (i = 0; i < fb_listing_ncolumns; i++) {
-		const struct fb_value	*v = &row->v[i];
-
-		if (v->type == FB_VAL_UNSET)
-			continue;
-		h = (h ^ (uint64_t)(i * 8 + v->type)) * 1099511628211ULL;
-		if (v->type == FB_VAL_TEXT) {
-			p = (const unsigned char *)v->s;
-			n = v->len;
-		} else {
-			p = (const unsigned char *)(v->type == FB_VAL_REAL ?
-			    (const void *)&v->d : (const void *)&v->i);
-			n = 8;
-		}
-		for (j = 0; j < n; j++)
-			h = (h ^ p[j]) * 1099511628211ULL;
-	}
-	return (h);
 }

@@ -1,8 +1,8 @@
 /*
  * Fetching the whole inventory, page by page, into a staging table.
  *
- * Nothing here touches the listings: pages land in temp.sync_stage (on
- * disk, so memory stays flat for a big shop).  Every page is checked:
+ * Nothing here touches the listings: each page's listings go through
+ * the rules into the staging area (sync_stage.c).  Every page is checked:
  * valid JSON, pagination consistent with page 1, ids present and unique
  * within the page.  The fetch is complete only when every page arrived
  * and the unique listings add up to pagination.items.  If listings move
@@ -29,11 +29,11 @@
 
 static int	fetch_all(struct fb_sync *);
 static int	fetch_page(struct fb_sync *, int64_t, int64_t *, int64_t *);
+static int	fetch_check_ids(struct fb_sync *, json_t *, const char *);
 static int	fetch_json(struct fb_sync *, const char *, const char *,
 		    json_t **);
 static int	fetch_verdict(struct fb_sync *, struct fb_http *, const char *,
 		    int, json_t **);
-static int	stage_page(struct fb_sync *, json_t *, int64_t);
 static void	sync_fail(struct fb_sync *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 
@@ -42,9 +42,7 @@ fb_sync_fetch(struct fb_sync *s)
 {
 	int	read, rc;
 
-	if (fb_db_exec(s->db, "PRAGMA temp_store = FILE;"
-	    "CREATE TEMP TABLE IF NOT EXISTS sync_stage (id INTEGER PRIMARY "
-	    "KEY, body TEXT NOT NULL)", NULL) != FB_OK) {
+	if (fb_sync_stage_open(s) != FB_OK) {
 		sync_fail(s, "staging table: %s", sqlite3_errmsg(s->db->h));
 		return (FB_ERR);
 	}
@@ -67,7 +65,8 @@ fetch_all(struct fb_sync *s)
 	int64_t		p;
 	char		msg[128];
 
-	(void)fb_db_exec(s->db, "DELETE FROM temp.sync_stage", NULL);
+	if (fb_sync_stage_clear(s) != FB_OK)
+		return (FETCH_FAILED);
 	for (p = 1; p == 1 || p <= pages; p++) {
 		if (fetch_page(s, p, &page_pages, &page_items) != FB_OK)
 			return (FETCH_FAILED);
@@ -80,7 +79,7 @@ fetch_all(struct fb_sync *s)
 		    (long long)p, (long long)pages);
 		fb_sync_progress(s, msg);
 	}
-	unique = fb_db_count(s->db, "SELECT count(*) FROM temp.sync_stage");
+	unique = fb_db_count(s->db, "SELECT count(*) FROM stage.sync_stage");
 	if (unique != items) {
 		fb_log(FB_LOG_INFO, "sync: %lld unique listings, pagination "
 		    "says %lld", (long long)unique, (long long)items);
@@ -113,45 +112,41 @@ fetch_page(struct fb_sync *s, int64_t page, int64_t *pages, int64_t *items)
 	else {
 		*pages = json_integer_value(json_object_get(pg, "pages"));
 		*items = json_integer_value(json_object_get(pg, "items"));
-		rc = stage_page(s, json_object_get(doc, "listings"), page);
+		rc = fetch_check_ids(s, json_object_get(doc, "listings"),
+		    what);
+		if (rc == FB_OK)
+			rc = fb_sync_stage_page(s,
+			    json_object_get(doc, "listings"));
 		s->pages++;
 	}
 	json_decref(doc);
 	return (rc);
 }
 
-/* Stages each listing by id; a duplicate inside one page is an error. */
+/* Every listing has a positive integer id, none twice in the page. */
 static int
-stage_page(struct fb_sync *s, json_t *listings, int64_t page)
+fetch_check_ids(struct fb_sync *s, json_t *listings, const char *what)
 {
-	sqlite3_stmt	*st;
-	json_t		*l;
-	size_t		 i;
-	char		*body;
-	int		 rc = FB_OK;
+	json_t	*id;
+	size_t	 i, j;
 
-	st = fb_db_stmt(s->db, FB_ST_SYNC_STAGE, "INSERT INTO temp.sync_stage "
-	    "(id, body) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET body = "
-	    "excluded.body", NULL);
-	json_array_foreach(listings, i, l) {
-		if (!json_is_integer(json_object_get(l, "id")) ||
-		    json_integer_value(json_object_get(l, "id")) <= 0) {
-			sync_fail(s, "page %lld: listing %zu has no valid id",
-			    (long long)page, i + 1);
+	for (i = 0; i < json_array_size(listings); i++) {
+		id = json_object_get(json_array_get(listings, i), "id");
+		if (!json_is_integer(id) || json_integer_value(id) <= 0) {
+			sync_fail(s, "%s: listing %zu has no valid id", what,
+			    i + 1);
 			return (FB_ERR);
 		}
-		if ((body = json_dumps(l, JSON_COMPACT)) == NULL)
-			abort();
-		sqlite3_bind_int64(st, 1,
-		    json_integer_value(json_object_get(l, "id")));
-		sqlite3_bind_text(st, 2, body, -1, free);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = FB_ERR;
-		sqlite3_reset(st);
+		for (j = 0; j < i; j++) {
+			if (json_integer_value(json_object_get(json_array_get(
+			    listings, j), "id")) == json_integer_value(id)) {
+				sync_fail(s, "%s: listing %lld appears twice",
+				    what, (long long)json_integer_value(id));
+				return (FB_ERR);
+			}
+		}
 	}
-	if (rc != FB_OK)
-		sync_fail(s, "staging: %s", sqlite3_errmsg(s->db->h));
-	return (rc);
+	return (FB_OK);
 }
 
 /* GET url and parse it, waiting and retrying as the pacer says. */

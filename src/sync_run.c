@@ -132,6 +132,7 @@ fb_sync_run(struct fb_sync *s, const char *trigger)
 		rc = FB_ERR;
 	} else if ((rc = fb_sync_fetch(s)) == FB_OK)
 		rc = fb_sync_apply(s);
+	fb_sync_stage_close(s);
 	(void)snprintf(s->status, sizeof(s->status), "%s", rc != FB_OK ?
 	    "failed" : s->held_removals > 0 ? "held" : "succeeded");
 	if (s->held_removals > 0)

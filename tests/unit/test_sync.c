@@ -5,7 +5,10 @@
  * that writes nothing.  The shipped scripts/ rules map the listings.
  */
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "app.h"
 #include "test.h"
@@ -13,26 +16,41 @@
 static struct fb_db	db;
 static struct fb_rules	rules;
 
+/* Listings from+1 .. to through the real staging (rules included). */
+static void
+stage_status(int from, int to, int repriced, const char *status)
+{
+	struct fb_sync	 s;
+	struct fb_buf	 doc;
+	json_t		*listings;
+	int		 i;
+
+	fb_buf_init(&doc, 4096);
+	fb_buf_appendc(&doc, '[');
+	for (i = from; i < to; i++)
+		fb_buf_appendf(&doc, "%s{\"id\": %d, \"status\": \"%s\", "
+		    "\"condition\": \"Mint (M)\", \"posted\": "
+		    "\"2025-01-01T00:00:00Z\", \"price\": {\"value\": %s, "
+		    "\"currency\": \"EUR\"}, \"release\": {\"id\": %d, "
+		    "\"title\": \"T%d\", \"artist\": \"A%d\", \"format\": "
+		    "\"Vinyl, LP\"}}", i > from ? "," : "", i + 1, status,
+		    i == repriced ? "15.0" : "12.5", 100 + i, i, i);
+	fb_buf_appendc(&doc, ']');
+	memset(&s, 0, sizeof(s));
+	s.db = &db;
+	s.rules = &rules;
+	listings = json_loadb(doc.data, doc.len, 0, NULL);
+	OK(listings != NULL && fb_sync_stage_open(&s) == FB_OK &&
+	    fb_sync_stage_page(&s, listings) == FB_OK,
+	    "the listings are staged");
+	json_decref(listings);
+	fb_buf_cleanup(&doc);
+}
+
 static void
 stage(int from, int to, int repriced)
 {
-	char	sql[1024];
-	int	i;
-
-	(void)fb_db_exec(&db, "CREATE TEMP TABLE IF NOT EXISTS sync_stage "
-	    "(id INTEGER PRIMARY KEY, body TEXT NOT NULL);"
-	    "DELETE FROM temp.sync_stage", NULL);
-	for (i = from; i < to; i++) {
-		(void)snprintf(sql, sizeof(sql), "INSERT INTO temp.sync_stage "
-		    "VALUES (%d, '{\"id\": %d, \"status\": \"For Sale\", "
-		    "\"condition\": \"Mint (M)\", \"posted\": "
-		    "\"2025-01-01T00:00:00Z\", \"price\": {\"value\": %s, "
-		    "\"currency\": \"EUR\"}, \"release\": {\"id\": %d, \"title\":"
-		    " \"T%d\", \"artist\": \"A%d\", \"format\": \"Vinyl, LP\"}}')",
-		    i + 1, i + 1,
-		    i == repriced ? "15.0" : "12.5", 100 + i, i, i);
-		(void)fb_db_exec(&db, sql, NULL);
-	}
+	stage_status(from, to, repriced, "For Sale");
 }
 
 static int
@@ -101,6 +119,61 @@ test_guard_and_dry_run(void)
 	EQ_INT(db.version, version, "and wrote nothing");
 }
 
+/* A listing seen with status Sold gets sold_at, once. */
+static void
+test_sold(void)
+{
+	struct fb_sync	s;
+
+	stage(0, 12, -1);
+	EQ_INT(apply(&s, FB_SYNC_FORCE), FB_OK, "all twelve for sale");
+	EQ_INT(fb_db_count(&db, "SELECT count(*) FROM listings WHERE "
+	    "sold_at IS NOT NULL"), 0, "none sold");
+	stage_status(0, 12, 4, "Sold");
+	EQ_INT(apply(&s, 0), FB_OK, "the shop reports them sold");
+	EQ_INT(fb_db_count(&db, "SELECT count(*) FROM listings WHERE "
+	    "status = 'Sold' AND sold_at IS NOT NULL"), 12,
+	    "each changed to Sold has sold_at");
+	stage_status(12, 13, -1, "Sold");
+	EQ_INT(apply(&s, FB_SYNC_FORCE), FB_OK, "a new listing already sold");
+	EQ_INT(fb_db_count(&db, "SELECT count(*) FROM listings WHERE "
+	    "listing_id = 13 AND sold_at IS NOT NULL"), 1,
+	    "a new sold listing has sold_at");
+}
+
+/* The staging blob gives back exactly the row, and refuses a torn one. */
+static void
+test_row_blob(void)
+{
+	struct fb_row	a, b;
+	struct fb_buf	blob;
+
+	fb_row_init(&a);
+	fb_row_init(&b);
+	fb_buf_init(&blob, 64);
+	fb_row_set_int(&a, 0, 4294967296LL + 7);
+	fb_row_set_text(&a, fb_row_column("comments"), "caf\xc3\xa9\0x", 7);
+	fb_row_set_real(&a, fb_row_column("weight"), 0.1 + 0.2);
+	fb_row_set_null(&a, fb_row_column("barcode"));
+	fb_row_encode(&a, &blob);
+	EQ_INT(fb_row_decode(&b, blob.data, blob.len), FB_OK, "decodes");
+	EQ_INT(fb_row_hash(&a) == fb_row_hash(&b), 1, "same content hash");
+	EQ_INT(b.v[fb_row_column("comments")].len, 7, "text keeps its NUL");
+	EQ_INT(b.v[fb_row_column("barcode")].type, FB_VAL_NULL, "null stays");
+	EQ_INT(b.v[fb_row_column("status")].type, FB_VAL_UNSET,
+	    "unset stays unset");
+	fb_row_cleanup(&b);
+	EQ_INT(fb_row_decode(&b, blob.data, blob.len - 1), FB_ERR,
+	    "a torn blob is refused");
+	fb_row_cleanup(&b);
+	blob.data[0] = 127;
+	EQ_INT(fb_row_decode(&b, blob.data, blob.len), FB_ERR,
+	    "an unknown column is refused");
+	fb_row_cleanup(&a);
+	fb_row_cleanup(&b);
+	fb_buf_cleanup(&blob);
+}
+
 int
 main(void)
 {
@@ -111,6 +184,7 @@ main(void)
 		return (1);
 	(void)snprintf(path, sizeof(path), "%s/t.db", dir);
 	fb_cfg.sync_max_remove_fraction = 0.5;
+	(void)snprintf(fb_cfg.db_path, sizeof(fb_cfg.db_path), "%s", path);
 	if (fb_db_open(&db, path, &err) != FB_OK ||
 	    fb_db_migrate(&db, &err) != FB_OK ||
 	    fb_db_prepare_version(&db, &err) != FB_OK ||
@@ -120,6 +194,8 @@ main(void)
 	}
 	test_counts();
 	test_guard_and_dry_run();
+	test_sold();
+	test_row_blob();
 	fb_rules_cleanup(&rules);
 	fb_db_close(&db);
 	(void)snprintf(path, sizeof(path), "rm -rf %s", dir);
