@@ -64,8 +64,8 @@ static const char	step1[] =
 	" UPDATE meta SET value = value + 1 WHERE key = 'data_version'; END;";
 
 /*
- * Step 2: full-text search.  listings_fts (words, diacritics folded,
- * prefixes of 2-3 letters indexed) serves q=; listings_tri (trigrams)
+ * Step 2: full-text search.  listings_fts (words, diacritics folded;
+ * step 5 drops its prefix indexes) serves q=; listings_tri (trigrams)
  * serves the substring filters artist=, label=, genre=, format= without
  * a scan.  Both keep their own copy of the text so a row can be removed
  * by rowid alone.  Triggers keep them in step in the writer's own
@@ -178,11 +178,30 @@ static const char	step4[] =
 	" created_at INTEGER NOT NULL,"
 	" expires_at INTEGER NOT NULL) WITHOUT ROWID;";
 
+/*
+ * Step 5: the word index without its 2- and 3-letter prefix indexes.
+ * They cost half the time of every bulk write (an import or first sync
+ * of 100k listings: about 0.7 s of 1.6 s) and bought little: FTS5 still
+ * answers "lo*" from the word list itself, in a few milliseconds at
+ * 100k listings, and a prefix of four letters or more never used them.
+ * The triggers name the table, so they keep working on the new one.
+ */
+static const char	step5[] =
+	"DROP TABLE listings_fts;"
+	"CREATE VIRTUAL TABLE listings_fts USING fts5(release_title,"
+	" artist_names, label_names, catalog_number, barcode, comments,"
+	" tokenize='unicode61 remove_diacritics 2');"
+	"INSERT INTO listings_fts(rowid, release_title, artist_names,"
+	" label_names, catalog_number, barcode, comments) SELECT listing_id,"
+	" release_title, artist_names, label_names, catalog_number, barcode,"
+	" comments FROM listings;";
+
 static const char	*steps[] = {
 	step1,
 	step2,
 	step3,
 	step4,
+	step5,
 };
 
 #define N_STEPS		((int)(sizeof(steps) / sizeof(steps[0])))
