@@ -88,6 +88,8 @@ kind is "inventory", "release" or "any".  Faults (FAULTS):
     bad-shape           valid JSON without "listings"/"pagination"
     empty-page          a 200 page with no listings while pagination says
                         there are some
+    duplicate-id        a 200 page whose second listing carries the first
+                        listing's id (one listing id twice in the page)
     shift               before answering, opts n (default 3) new listings
                         appear at the top, so later pages shift down
     sold                before answering, opts n (default 3) listings at
@@ -131,7 +133,7 @@ PER_PAGE_MAX = 100
 FAULTS = (
     "429", "429-no-retry-after", "500", "502", "503", "html-500", "timeout", "slow",
     "drop", "reset", "truncated", "truncated-json", "invalid-json", "bad-shape",
-    "empty-page", "shift", "sold", "pages-change", "401", "403", "404",
+    "empty-page", "duplicate-id", "shift", "sold", "pages-change", "401", "403", "404",
 )
 KINDS = ("inventory", "release", "any")
 
@@ -947,10 +949,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if urllib.parse.unquote(parts[1]).lower() != seller.lower():
                 return answer(404, {"message": MSG_USER})
             status, body = fake._page(query)
-            if fault is not None and fault.fault in ("pages-change", "empty-page"):
+            if fault is not None and fault.fault in ("pages-change", "empty-page",
+                                                     "duplicate-id"):
                 p = body.get("pagination", {})
                 if fault.fault == "empty-page":
                     body["listings"] = []
+                elif fault.fault == "duplicate-id":
+                    rows = body.get("listings") or []
+                    if len(rows) >= 2:
+                        rows[1]["id"] = rows[0]["id"]
                 else:
                     pages = fault.opts.get("pages")
                     p["pages"] = int(pages) if pages is not None else p["pages"] + 1
@@ -965,7 +972,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _fault(self, f, kind, query, parts, answer, req):
         """Serve fault f.  True when the answer is done; False to go on with
-        the normal answer (shift/sold/pages-change/empty-page/slow)."""
+        the normal answer (shift/sold/pages-change/empty-page/duplicate-id/
+        slow)."""
         fake = self.fake
         name, opts = f.fault, f.opts
         if name == "429":
@@ -1022,7 +1030,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             else:
                 fake.remove(fake.ids()[:n])
             return False
-        elif name in ("pages-change", "empty-page"):
+        elif name in ("pages-change", "empty-page", "duplicate-id"):
             return False
         return True
 

@@ -891,6 +891,9 @@ def main_sections(t, fake):
     failed_case("page count that changes", (("inventory", "pages-change"),
                                             {"count": None, "page": 2}))
     failed_case("an empty page", (("inventory", "empty-page"), {"count": None, "page": 3}))
+    failed_case("a listing id twice in a page", (("inventory", "duplicate-id"),
+                                                 {"count": None, "page": 2}),
+                error_re=r"page 2: listing \d+ appears twice")
     failed_case("401: the token is refused", None, error_re=r"(?i)token",
                 setup=lambda: fake.set_token("another-token"),
                 teardown=lambda: fake.set_token(TOKEN))
