@@ -42,10 +42,8 @@ fb_sync_fetch(struct fb_sync *s)
 {
 	int	read, rc;
 
-	if (fb_sync_stage_open(s) != FB_OK) {
-		sync_fail(s, "staging table: %s", sqlite3_errmsg(s->db->h));
+	if (fb_sync_stage_open(s) != FB_OK)
 		return (FB_ERR);
-	}
 	for (read = 1; read <= READS_MAX; read++) {
 		if ((rc = fetch_all(s)) != FETCH_SHIFTED)
 			return (rc == FETCH_OK ? FB_OK : FB_ERR);

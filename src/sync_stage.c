@@ -21,6 +21,7 @@
 
 static int	stage_listing(struct fb_sync *, sqlite3_stmt *, int64_t,
 		    json_t *, struct fb_buf *);
+static int	stage_fail(struct fb_sync *);
 static void	stage_path(char *, size_t);
 
 int
@@ -34,16 +35,18 @@ fb_sync_stage_open(struct fb_sync *s)
 	stage_path(path, sizeof(path));
 	if ((st = fb_db_prepare(s->db, "ATTACH DATABASE ? AS stage", NULL)) ==
 	    NULL)
-		return (FB_ERR);
+		return (stage_fail(s));
 	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return (FB_ERR);
-	return (fb_db_exec(s->db, "PRAGMA stage.journal_mode = OFF;"
-	    "PRAGMA stage.synchronous = OFF; PRAGMA stage.cache_size = -4000;"
+	if (rc != SQLITE_DONE || fb_db_exec(s->db, "PRAGMA stage.journal_mode"
+	    " = OFF; PRAGMA stage.synchronous = OFF;"
+	    "PRAGMA stage.cache_size = -4000;"
 	    "CREATE TABLE stage.sync_stage (id INTEGER PRIMARY KEY,"
-	    " verdict INTEGER NOT NULL, hash INTEGER, row BLOB)", NULL));
+	    " verdict INTEGER NOT NULL, hash INTEGER, row BLOB)", NULL) !=
+	    FB_OK)
+		return (stage_fail(s));
+	return (FB_OK);
 }
 
 /* Detaches and deletes the scratch file, also one a crash left behind. */
@@ -63,7 +66,9 @@ fb_sync_stage_close(struct fb_sync *s)
 int
 fb_sync_stage_clear(struct fb_sync *s)
 {
-	return (fb_db_exec(s->db, "DELETE FROM stage.sync_stage", NULL));
+	if (fb_db_exec(s->db, "DELETE FROM stage.sync_stage", NULL) != FB_OK)
+		return (stage_fail(s));
+	return (FB_OK);
 }
 
 /*
@@ -83,11 +88,8 @@ fb_sync_stage_page(struct fb_sync *s, json_t *listings)
 	st = fb_db_stmt(s->db, FB_ST_SYNC_STAGE, "INSERT OR REPLACE INTO "
 	    "stage.sync_stage (id, verdict, hash, row) VALUES (?, ?, ?, ?)",
 	    NULL);
-	if (st == NULL || fb_db_exec(s->db, "BEGIN", NULL) != FB_OK) {
-		(void)snprintf(s->error, sizeof(s->error), "staging: %s",
-		    sqlite3_errmsg(s->db->h));
-		return (FB_ERR);
-	}
+	if (st == NULL || fb_db_exec(s->db, "BEGIN", NULL) != FB_OK)
+		return (stage_fail(s));
 	fb_buf_init(&blob, 2048);
 	json_array_foreach(listings, i, l) {
 		if ((rc = stage_listing(s, st, json_integer_value(
@@ -98,10 +100,7 @@ fb_sync_stage_page(struct fb_sync *s, json_t *listings)
 	if (fb_db_exec(s->db, rc == FB_OK ? "COMMIT" : "ROLLBACK", NULL) !=
 	    FB_OK)
 		rc = FB_ERR;
-	if (rc != FB_OK && s->error[0] == '\0')
-		(void)snprintf(s->error, sizeof(s->error), "staging: %s",
-		    sqlite3_errmsg(s->db->h));
-	return (rc);
+	return (rc != FB_OK ? stage_fail(s) : FB_OK);
 }
 
 /* map(), keep(), then the row as a blob with its content hash. */
@@ -145,6 +144,19 @@ stage_listing(struct fb_sync *s, sqlite3_stmt *st, int64_t id, json_t *l,
 	sqlite3_reset(st);
 	fb_row_cleanup(&row);
 	return (rc);
+}
+
+/* FB_ERR, the run's error naming the scratch file and SQLite's reason. */
+static int
+stage_fail(struct fb_sync *s)
+{
+	char	path[sizeof(fb_cfg.db_path) + 8];
+
+	stage_path(path, sizeof(path));
+	if (s->error[0] == '\0')
+		(void)snprintf(s->error, sizeof(s->error), "staging file "
+		    "%.120s: %.120s", path, sqlite3_errmsg(s->db->h));
+	return (FB_ERR);
 }
 
 static void

@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -174,6 +175,27 @@ test_row_blob(void)
 	fb_buf_cleanup(&blob);
 }
 
+/* A scratch file that cannot be made fails the run, naming the file. */
+static void
+test_stage_unopenable(void)
+{
+	struct fb_sync	s;
+	char		path[sizeof(fb_cfg.db_path) + 8];
+
+	memset(&s, 0, sizeof(s));
+	s.db = &db;
+	s.rules = &rules;
+	(void)snprintf(path, sizeof(path), "%s-stage", fb_cfg.db_path);
+	fb_sync_stage_close(&s);
+	OK(mkdir(path, 0700) == 0, "a directory where the scratch file goes");
+	EQ_INT(fb_sync_stage_open(&s), FB_ERR, "staging cannot start");
+	OK(strstr(s.error, path) != NULL && strstr(s.error, "staging file")
+	    != NULL, "the error names the scratch file");
+	(void)rmdir(path);
+	EQ_INT(fb_sync_stage_open(&s), FB_OK, "once it is gone, staging starts");
+	fb_sync_stage_close(&s);
+}
+
 int
 main(void)
 {
@@ -196,6 +218,7 @@ main(void)
 	test_guard_and_dry_run();
 	test_sold();
 	test_row_blob();
+	test_stage_unopenable();
 	fb_rules_cleanup(&rules);
 	fb_db_close(&db);
 	(void)snprintf(path, sizeof(path), "rm -rf %s", dir);
