@@ -142,6 +142,7 @@ enum fb_stmt_id {
 	FB_ST_LISTING_BY_ID,
 	FB_ST_LISTING_PAGE,
 	FB_ST_LISTING_PAGE_ALL,
+	FB_ST_INACTIVE,
 	FB_ST_META_GET,
 	FB_ST_META_SET,
 	FB_ST_FTS_TOUCH,
@@ -163,6 +164,7 @@ struct fb_order {
 struct fb_db {
 	sqlite3		*h;
 	struct fb_order	order[2];			/* [include_inactive] */
+	struct fb_order	inactive;			/* inactive.c */
 	sqlite3_stmt	*cache[FB_ST_MAX];		/* see fb_db_stmt() */
 	sqlite3_stmt	*st_version;
 	sqlite3_stmt	*st_data_version;
@@ -233,6 +235,13 @@ int	fb_listing_page(struct fb_db *, int, int64_t, int64_t,
 	    struct fb_buf *, struct fb_err *);
 int64_t	fb_listing_total(struct fb_db *, int);
 void	fb_order_cleanup(struct fb_order *);
+int	fb_order_read(struct fb_db *, sqlite3_stmt *, struct fb_order *,
+	    struct fb_err *);
+
+/* inactive.c: fb_inactive(id), from a per-version list of inactive ids. */
+int	fb_inactive_register(struct fb_db *, struct fb_err *);
+int	fb_inactive_load(struct fb_db *, struct fb_err *);
+int	fb_inactive_has(const struct fb_order *, int64_t);
 int	fb_cursor_open(struct fb_cursor *, struct fb_db *, int,
 	    struct fb_err *);
 int	fb_cursor_fill(struct fb_cursor *, struct fb_buf *, size_t);
@@ -269,6 +278,8 @@ struct fb_query {
 struct fb_sql {
 	struct fb_buf	text;				/* FROM ... WHERE ... */
 	struct fb_buf	order;				/* ORDER BY ... */
+	struct fb_buf	narrow;		/* q alone: FROM the text index */
+	struct fb_buf	narrow_order;	/* and its relevance ORDER BY */
 	int		has_fts;
 	int		n_binds;
 	struct {
@@ -288,6 +299,10 @@ void	fb_query_sql(const struct fb_query *, struct fb_sql *);
 void	fb_sql_cleanup(struct fb_sql *);
 int	fb_sql_bind(const struct fb_sql *, sqlite3_stmt *, int);
 int	fb_query_fts(const char *, struct fb_buf *);
+
+/* rank.c: fb_rank(listings_fts), the text relevance; higher is better. */
+int	fb_rank_register(sqlite3 *, struct fb_err *);
+double	fb_rank_score(const int *, const int *, int);
 int	fb_parse_money(const char *, int64_t *);
 
 /* search.c: run a query: total, ordered ids, then the listings' JSON. */
@@ -452,7 +467,7 @@ void	fb_script_env_new(struct lua_State *, const char *);
  *     left out; FB_ERR: *is_kept is 1 (the policy keeps it), err says why.
  *   fb_hook_score: FB_OK with *score; FB_ERR: the search falls back to
  *     text-match order.  st is on a row whose first columns are
- *     fb_listing_select_list(); relevance is -bm25 (higher is better).
+ *     fb_listing_select_list(); relevance is fb_rank (higher is better).
  */
 struct fb_rules;
 

@@ -37,7 +37,9 @@ fb_db_open(struct fb_db *db, const char *path, struct fb_err *err)
 		return (FB_ERR);
 	}
 	sqlite3_busy_timeout(db->h, FB_DB_BUSY_TIMEOUT_MS);
-	if (db_pragmas(db, err) != FB_OK) {
+	if (db_pragmas(db, err) != FB_OK ||
+	    fb_rank_register(db->h, err) != FB_OK ||
+	    fb_inactive_register(db, err) != FB_OK) {
 		fb_db_close(db);
 		return (FB_ERR);
 	}
@@ -68,6 +70,7 @@ fb_db_close(struct fb_db *db)
 		sqlite3_finalize(db->cache[i]);
 	fb_order_cleanup(&db->order[0]);
 	fb_order_cleanup(&db->order[1]);
+	fb_order_cleanup(&db->inactive);
 	sqlite3_finalize(db->st_version);
 	sqlite3_finalize(db->st_data_version);
 	if (db->h != NULL)

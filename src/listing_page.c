@@ -133,14 +133,24 @@ order_build(struct fb_db *db, struct fb_order *o, int include_inactive,
     struct fb_err *err)
 {
 	sqlite3_stmt	*st;
-	size_t		 cap = 1024;
-	int		 rc;
 
 	st = fb_db_stmt(db, include_inactive ? FB_ST_LISTING_PAGE_ALL :
 	    FB_ST_LISTING_PAGE, include_inactive ? ORDER_ALL : ORDER_ACTIVE,
 	    err);
 	if (st == NULL)
 		return (FB_ERR);
+	return (fb_order_read(db, st, o, err));
+}
+
+/* o: the first column of every row of st (a cached statement), tagged
+ * with the connection's data version. */
+int
+fb_order_read(struct fb_db *db, sqlite3_stmt *st, struct fb_order *o,
+    struct fb_err *err)
+{
+	size_t		 cap = 1024;
+	int		 rc;
+
 	fb_order_cleanup(o);
 	if ((o->ids = malloc(cap * sizeof(*o->ids))) == NULL)
 		abort();

@@ -14,7 +14,6 @@
 #include "app.h"
 
 #define FTS_TERMS_MAX	32
-#define BM25_WEIGHTS	"10.0, 10.0, 4.0, 6.0, 6.0, 1.0"
 
 const char *const	fb_query_params_search[] = {
 	"q", "artist", "genre", "format", "label", "year", "condition",
@@ -36,6 +35,7 @@ static int	query_numbers(struct fb_query *, const struct fb_params *,
 		    struct fb_err *);
 static void	sql_bind_text(struct fb_sql *, const char *, char *);
 static void	sql_bind_int(struct fb_sql *, int64_t);
+static void	sql_narrow(const struct fb_query *, struct fb_sql *);
 static void	sql_substring(struct fb_sql *, struct fb_buf *,
 		    const char *, const char *);
 static void	sql_exact(struct fb_sql *, const char *, const char *);
@@ -138,6 +138,8 @@ fb_query_sql(const struct fb_query *qr, struct fb_sql *sql)
 	memset(sql, 0, sizeof(*sql));
 	fb_buf_init(&sql->text, 512);
 	fb_buf_init(&sql->order, 128);
+	fb_buf_init(&sql->narrow, 0);
+	fb_buf_init(&sql->narrow_order, 0);
 	fb_buf_init(&fts, 128);
 	fb_buf_init(&tri, 128);
 	/*
@@ -147,8 +149,8 @@ fb_query_sql(const struct fb_query *qr, struct fb_sql *sql)
 	 */
 	if (qr->q != NULL && fb_query_fts(qr->q, &fts) > 0) {
 		fb_buf_appends(&sql->text, "FROM (SELECT rowid AS id, "
-		    "bm25(listings_fts, " BM25_WEIGHTS ") AS score FROM "
-		    "listings_fts WHERE listings_fts MATCH ?) m CROSS JOIN "
+		    "fb_rank(listings_fts) AS score FROM listings_fts "
+		    "WHERE listings_fts MATCH ?) m CROSS JOIN "
 		    "listings l ON l.listing_id = m.id");
 		sql_bind_text(sql, NULL, strdup(fb_buf_cstr(&fts)));
 		sql->has_fts = 1;
@@ -188,6 +190,7 @@ fb_query_sql(const struct fb_query *qr, struct fb_sql *sql)
 		sql_bind_int(sql, qr->max_price);
 	}
 	sql_order(qr, sql);
+	sql_narrow(qr, sql);
 	fb_buf_cleanup(&fts);
 	fb_buf_cleanup(&tri);
 }
@@ -201,6 +204,8 @@ fb_sql_cleanup(struct fb_sql *sql)
 		free(sql->binds[i].owned);
 	fb_buf_cleanup(&sql->text);
 	fb_buf_cleanup(&sql->order);
+	fb_buf_cleanup(&sql->narrow);
+	fb_buf_cleanup(&sql->narrow_order);
 	sql->n_binds = 0;
 }
 
@@ -343,10 +348,35 @@ sql_order(const struct fb_query *qr, struct fb_sql *sql)
 		is_desc = 1;
 	}
 	if (sort == FB_SORT_RELEVANCE)
-		is_desc = 0;		/* bm25: lower is better */
+		is_desc = 1;		/* fb_rank: higher is better */
 	fb_buf_appendf(&sql->order, " ORDER BY %s IS NULL, %s %s, "
 	    "l.listing_id DESC", keys[sort], keys[sort],
 	    is_desc ? "DESC" : "ASC");
+}
+
+/*
+ * When the words of q are the only condition, the count and a page in
+ * relevance order need nothing from listings but whether a row is
+ * inactive, which fb_inactive() (inactive.c) answers from memory; the
+ * caller loads its list first.  Joining every match to its listing cost
+ * a random read of a wide row per match: 20k of them for a common word.
+ * Same bound value (the FTS match is bind 1 of 1), so fb_sql_bind()
+ * serves both forms.
+ */
+static void
+sql_narrow(const struct fb_query *qr, struct fb_sql *sql)
+{
+	if (!sql->has_fts || sql->n_binds != 1)
+		return;
+	fb_buf_appends(&sql->narrow, "FROM (SELECT rowid AS id, "
+	    "fb_rank(listings_fts) AS score FROM listings_fts "
+	    "WHERE listings_fts MATCH ?");
+	if (!qr->include_inactive)
+		fb_buf_appends(&sql->narrow, " AND NOT fb_inactive(rowid)");
+	fb_buf_appends(&sql->narrow, ") m");
+	if (qr->sort == FB_SORT_RELEVANCE)
+		fb_buf_appends(&sql->narrow_order,
+		    " ORDER BY m.score DESC, m.id DESC");
 }
 
 /* A text index (words or trigrams) picks the rows, not is_active. */

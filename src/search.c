@@ -3,9 +3,10 @@
  * order, render each listing with the same JSON as /api/data/{id}.
  * The ranking hook of the Lua rules plugs into search_rank(), the one
  * place where the order of the best text matches may change: the best
- * FB_RANK_CANDIDATES matches by bm25 are scored by ranking.lua (with
- * relevance = -bm25, higher is better) and reordered; the rest follow
- * in text-match order.  A failing score() leaves text-match order.
+ * FB_RANK_CANDIDATES matches by fb_rank (rank.c) are scored by
+ * ranking.lua (relevance = fb_rank, higher is better) and reordered;
+ * the rest follow in text-match order.  A failing score() leaves
+ * text-match order.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +24,8 @@ struct ranked {
 
 static struct fb_rules	*search_rules;
 
-static sqlite3_stmt	*search_prepare(struct fb_db *, const char *,
-			    const struct fb_sql *, const char *,
+static sqlite3_stmt	*search_prepare(struct fb_db *,
+			    const struct fb_sql *, const char *, const char *,
 			    struct fb_err *);
 static int		 search_count(struct fb_db *, const struct fb_sql *,
 			    int64_t *, struct fb_err *);
@@ -60,6 +61,8 @@ fb_search_run(struct fb_db *db, const struct fb_query *qr, int64_t *total,
 	int		 rc = FB_ERR;
 
 	fb_query_sql(qr, &sql);
+	if (sql.narrow.len > 0 && fb_inactive_load(db, err) != FB_OK)
+		goto cleanup;
 	if (search_count(db, &sql, total, err) != FB_OK)
 		goto cleanup;
 	if ((ids = malloc(sizeof(*ids) * ((size_t)qr->page.limit + 1))) == NULL)
@@ -85,19 +88,33 @@ cleanup:
 	return (rc);
 }
 
-/* New statement "head FROM ... WHERE ... ORDER BY ... tail", bound. */
+/*
+ * New statement, bound: "SELECT count(*) FROM ... WHERE ..." when cols
+ * is NULL, else "SELECT <id><cols> FROM ... WHERE ... ORDER BY ...<tail>".
+ * The narrow form (q alone, see sql_narrow()) serves whenever it can.
+ */
 static sqlite3_stmt *
-search_prepare(struct fb_db *db, const char *head, const struct fb_sql *sql,
+search_prepare(struct fb_db *db, const struct fb_sql *sql, const char *cols,
     const char *tail, struct fb_err *err)
 {
 	struct fb_buf	 text;
 	sqlite3_stmt	*st;
+	int		 narrow;
 
+	narrow = sql->narrow.len > 0 &&
+	    (cols == NULL || sql->narrow_order.len > 0);
 	fb_buf_init(&text, 1024);
-	fb_buf_appends(&text, head);
-	fb_buf_append(&text, sql->text.data, sql->text.len);
-	if (tail != NULL) {
-		fb_buf_append(&text, sql->order.data, sql->order.len);
+	if (cols == NULL)
+		fb_buf_appends(&text, "SELECT count(*) ");
+	else
+		fb_buf_appendf(&text, "SELECT %s%s ",
+		    narrow ? "m.id" : "l.listing_id", cols);
+	fb_buf_append(&text, narrow ? sql->narrow.data : sql->text.data,
+	    narrow ? sql->narrow.len : sql->text.len);
+	if (cols != NULL) {
+		fb_buf_append(&text, narrow ? sql->narrow_order.data :
+		    sql->order.data, narrow ? sql->narrow_order.len :
+		    sql->order.len);
 		fb_buf_appends(&text, tail);
 	}
 	st = fb_db_prepare(db, fb_buf_cstr(&text), err);
@@ -117,8 +134,7 @@ search_count(struct fb_db *db, const struct fb_sql *sql, int64_t *total,
 	sqlite3_stmt	*st;
 	int		 rc = FB_ERR;
 
-	if ((st = search_prepare(db, "SELECT count(*) ", sql, NULL,
-	    err)) == NULL)
+	if ((st = search_prepare(db, sql, NULL, NULL, err)) == NULL)
 		return (FB_ERR);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		*total = sqlite3_column_int64(st, 0);
@@ -137,8 +153,8 @@ search_ids(struct fb_db *db, const struct fb_sql *sql, int64_t limit,
 	sqlite3_stmt	*st;
 	int		 step;
 
-	if ((st = search_prepare(db, "SELECT l.listing_id ", sql,
-	    " LIMIT ? OFFSET ?", err)) == NULL)
+	if ((st = search_prepare(db, sql, "", " LIMIT ? OFFSET ?",
+	    err)) == NULL)
 		return (FB_ERR);
 	sqlite3_bind_int64(st, sql->n_binds + 1, limit);
 	sqlite3_bind_int64(st, sql->n_binds + 2, offset);
@@ -198,12 +214,12 @@ search_score(struct fb_db *db, const struct fb_query *qr,
 	sqlite3_stmt	*st;
 	int		 step;
 
-	if ((st = search_prepare(db, "SELECT l.listing_id, m.score ", sql,
+	if ((st = search_prepare(db, sql, ", m.score",
 	    " LIMIT " FB_STR(FB_RANK_CANDIDATES), err)) == NULL)
 		return (FB_ERR);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		c[*n].id = sqlite3_column_int64(st, 0);
-		c[*n].score = -sqlite3_column_double(st, 1);
+		c[*n].score = sqlite3_column_double(st, 1);
 		c[*n].pos = (int)*n;
 		(*n)++;
 	}

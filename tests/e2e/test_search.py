@@ -375,6 +375,33 @@ def main(t):
         t.eq((got or [None])[0], 112, "sort=-posted: the newest (comments-only) first")
         r, got = get("/api/search?" + qs(q="moonlight", limit=2))
         t.eq(sorted(got or []), [110, 111], "q=moonlight&limit=2: the two strong hits")
+        # Artist 110 and title 111 both start with the word (equal scores,
+        # the higher id first); the comments-only hit is the third word.
+        check_list("/api/search?" + qs(q="moonlight"), [111, 110, 112],
+                   "q=moonlight: equal first-word hits newest id first, comments last")
+        # Title and label (108), first title word (134), second (123, a
+        # prefix hit on "Blues"), third (106).
+        check_list("/api/search?" + qs(q="blue"), [108, 134, 123, 106],
+                   "q=blue: two fields, then by the word's place in the title")
+
+    with t.step("q follows a listing that becomes inactive and active again"):
+        def flip(active):
+            with srv.db() as c:
+                c.execute("UPDATE listings SET is_active = ? WHERE listing_id = 101",
+                          (active,))
+                c.execute("UPDATE meta SET value = value + 1 WHERE key = 'data_version'")
+        for _ in range(4):          # both workers hold their list of inactive ids
+            check_set("/api/search?" + qs(q="bjork", limit=5), [101], "q=bjork before")
+        flip(0)
+        for i in range(4):
+            check_set("/api/search?" + qs(q="bjork", limit=5), [],
+                      "q=bjork after 101 went inactive (request %d)" % i)
+            check_set("/api/search?" + qs(q="bjork", limit=5, include_inactive=1),
+                      [101, 137], "q=bjork&include_inactive=1 still finds both")
+        flip(1)
+        for i in range(4):
+            check_set("/api/search?" + qs(q="bjork", limit=5), [101],
+                      "q=bjork after 101 came back (request %d)" % i)
 
     # -- substring filters ------------------------------------------------------
     with t.step("artist, genre, format, label: case-insensitive substrings"):
