@@ -36,7 +36,8 @@ CORE_SRC := src/err.c src/buf.c src/log.c src/timeutil.c src/env.c \
 	    src/facets.c \
 	    src/fts.c src/pacer.c src/discogs.c src/sync_fetch.c src/sync_stage.c \
 	    src/sync_apply.c src/sync_run.c src/enrich.c \
-	    src/row.c src/script.c src/script_api.c src/hook.c src/rules.c \
+	    src/row.c src/script.c src/script_api.c src/hook.c src/hook_view.c \
+	    src/rules.c \
 	    src/rules_default.c
 # Files that run inside Kore.
 KORE_SIDE := src/app.c src/ctx.c src/reply.c src/cache.c src/metrics.c \

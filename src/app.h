@@ -466,8 +466,9 @@ void	fb_script_env_new(struct lua_State *, const char *);
  *   fb_hook_keep: FB_OK with *is_kept, and reason ("" or why not) when
  *     left out; FB_ERR: *is_kept is 1 (the policy keeps it), err says why.
  *   fb_hook_score: FB_OK with *score; FB_ERR: the search falls back to
- *     text-match order.  st is on a row whose first columns are
- *     fb_listing_select_list(); relevance is fb_rank (higher is better).
+ *     text-match order.  st selects fb_listing_select_list() for the
+ *     listing, bound but not stepped: the row given to score() reads it
+ *     on first use (hook_view.c).  relevance is fb_rank, higher is better.
  */
 struct fb_rules;
 
@@ -475,14 +476,18 @@ int	fb_hook_map(struct fb_rules *, struct json_t *, struct fb_row *,
 	    struct fb_err *);
 int	fb_hook_keep(struct fb_rules *, const struct fb_row *,
 	    struct json_t *, int *, char *, size_t, struct fb_err *);
-int	fb_hook_score(struct fb_rules *, sqlite3_stmt *, const char *, double,
-	    double *, struct fb_err *);
+int	fb_hook_score(struct fb_rules *, sqlite3_stmt *, int64_t,
+	    const char *, double, double *, struct fb_err *);
 int	fb_hook_score_row(struct fb_rules *, const struct fb_row *,
 	    const char *, double, double *, struct fb_err *);
 void	fb_hook_batch(struct fb_rules *, int64_t);
 int	fb_hook_push_json(struct lua_State *, struct json_t *, int);
-int	fb_hook_push_stmt(struct lua_State *, sqlite3_stmt *);
+void	fb_hook_push_stmt_column(struct lua_State *, sqlite3_stmt *, int);
 int	fb_hook_push_row(struct lua_State *, const struct fb_row *);
+
+/* hook_view.c: score()'s row, read from the listing's row on first use. */
+void	fb_hook_view_push(struct lua_State *, sqlite3_stmt *, int64_t);
+void	fb_hook_view_end(struct lua_State *);
 int	fb_hook_to_row(struct fb_lua *, int, struct fb_row *,
 	    struct fb_err *);
 

@@ -3,7 +3,8 @@
  *
  * Data crosses as plain tables built per call: a Discogs listing from
  * its JSON (nulls left out), a row in the shape of the listing object
- * (ids as strings, prices as numbers, custom_metadata as a table).  The
+ * (ids as strings, prices as numbers, custom_metadata as a table); a
+ * search's row for score() is filled as it is read (hook_view.c).  The
  * arguments are built inside the protected call, so running out of Lua
  * memory is an error, never a panic.  Results are checked here, in C,
  * for type and range, without allocating Lua memory.  Every hook leaves
@@ -29,6 +30,7 @@ struct hook_args {
 	json_t			*listing;
 	const struct fb_row	*row;
 	sqlite3_stmt		*st;
+	int64_t			 id;
 	const char		*query;
 	double			 relevance;
 };
@@ -125,15 +127,20 @@ fb_hook_keep(struct fb_rules *r, const struct fb_row *row, json_t *listing,
 	return (rc);
 }
 
-/* st's current row, as fetched with fb_listing_select_list() first. */
+/*
+ * Listing id's row: st selects fb_listing_select_list() for it, bound
+ * and not yet stepped; score()'s row reads it when asked (hook_view.c).
+ * The caller resets st.
+ */
 int
-fb_hook_score(struct fb_rules *r, sqlite3_stmt *st, const char *query,
-    double relevance, double *score, struct fb_err *err)
+fb_hook_score(struct fb_rules *r, sqlite3_stmt *st, int64_t id,
+    const char *query, double relevance, double *score, struct fb_err *err)
 {
 	struct hook_args	 a;
 
 	memset(&a, 0, sizeof(a));
 	a.st = st;
+	a.id = id;
 	a.query = query;
 	a.relevance = relevance;
 	return (hook_score(r, &a, score, err));
@@ -212,33 +219,22 @@ fb_hook_push_json(lua_State *L, json_t *j, int depth)
 	return (1);
 }
 
-/* may longjmp: st's current row as a table shaped like the listing. */
-int
-fb_hook_push_stmt(lua_State *L, sqlite3_stmt *st)
+/* may longjmp: column col of st's current row, as the listing types it. */
+void
+fb_hook_push_stmt_column(lua_State *L, sqlite3_stmt *st, int col)
 {
-	int	i, type, names;
+	int	type = fb_listing_columns[col].type;
 
-	names = hook_names(L);				/* names */
-	lua_createtable(L, 0, fb_listing_ncolumns);	/* names row */
-	for (i = 0; i < fb_listing_ncolumns; i++) {
-		if (sqlite3_column_type(st, i) == SQLITE_NULL)
-			continue;
-		lua_rawgeti(L, names, i + 1);		/* names row k */
-		type = fb_listing_columns[i].type;
-		if (type == FB_COL_TEXT || type == FB_COL_JSON)
-			hook_push_column(L, type, 0, 0,
-			    (const char *)sqlite3_column_text(st, i),
-			    (size_t)sqlite3_column_bytes(st, i));
-		else if (type == FB_COL_REAL)
-			hook_push_column(L, type, 0,
-			    sqlite3_column_double(st, i), NULL, 0);
-		else
-			hook_push_column(L, type, sqlite3_column_int64(st, i),
-			    0, NULL, 0);
-		lua_rawset(L, -3);			/* names row */
-	}
-	lua_remove(L, names);				/* row */
-	return (1);
+	if (type == FB_COL_TEXT || type == FB_COL_JSON)
+		hook_push_column(L, type, 0, 0,
+		    (const char *)sqlite3_column_text(st, col),
+		    (size_t)sqlite3_column_bytes(st, col));
+	else if (type == FB_COL_REAL)
+		hook_push_column(L, type, 0, sqlite3_column_double(st, col),
+		    NULL, 0);
+	else
+		hook_push_column(L, type, sqlite3_column_int64(st, col), 0,
+		    NULL, 0);
 }
 
 /* may longjmp: a row in C as the same table; UNSET and NULL left out. */
@@ -411,7 +407,7 @@ hook_score_call(lua_State *L)
 
 	lua_rawgeti(L, LUA_REGISTRYINDEX, a->ref);	/* a fn */
 	if (a->st != NULL)
-		fb_hook_push_stmt(L, a->st);		/* a fn row */
+		fb_hook_view_push(L, a->st, a->id);	/* a fn row */
 	else
 		fb_hook_push_row(L, a->row);
 	lua_pushstring(L, a->query != NULL ? a->query : "");
@@ -435,6 +431,8 @@ hook_score(struct fb_rules *r, struct hook_args *a, double *score,
 	base = lua_gettop(L);
 	rc = fb_lua_call(r->lua, FB_SCRIPT_SCORE, hook_score_call, a, 1,
 	    FB_LUA_INSTR_SCORE, err);
+	if (a->st != NULL)
+		fb_hook_view_end(L);
 	if (rc == FB_OK && (lua_type(L, base + 1) != LUA_TNUMBER ||
 	    !isfinite(lua_tonumber(L, base + 1)))) {
 		fb_err_set(err, "%s: score must return a number, not %s",

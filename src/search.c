@@ -254,8 +254,7 @@ search_call(struct fb_db *db, const struct fb_query *qr, struct ranked *c,
 	fb_hook_batch(search_rules, FB_LUA_INSTR_RANK);
 	for (i = 0; i < n && rc == FB_OK; i++) {
 		sqlite3_bind_int64(st, 1, c[i].id);
-		if (sqlite3_step(st) != SQLITE_ROW ||
-		    fb_hook_score(search_rules, st, qr->q, c[i].score,
+		if (fb_hook_score(search_rules, st, c[i].id, qr->q, c[i].score,
 		    &c[i].score, &err) != FB_OK)
 			rc = FB_ERR;
 		sqlite3_reset(st);

@@ -69,6 +69,10 @@ declare -A TARGET=(
 	["/api/facets"]=0.3
 	["/api/stats"]=0.5
 )
+# p99 goals in ms, per label (issue 3: search under 20 ms).
+declare -A P99_TARGET=(
+	["/api/search?q=<word>&limit=50"]=20
+)
 DUMP_TARGET_S=2
 RSS_TARGET_MB=200
 IMPORT_TARGET_S=3	# import of the 100k export into an empty database
@@ -434,6 +438,10 @@ print_table() {
 		goal=${TARGET[$label]:-}
 		if [ -n "$goal" ]; then
 			goal=">=${goal}x $(verdict "$ratio" ">=" "$goal")"
+		fi
+		if [ -n "${P99_TARGET[$label]:-}" ]; then
+			goal="$goal, p99<=${P99_TARGET[$label]}ms $(verdict \
+			    "$p99" "<=" "${P99_TARGET[$label]}")"
 		fi
 		if [ "$bad" -gt 0 ]; then
 			goal="$goal ERRORS: $bad non-2xx/socket"

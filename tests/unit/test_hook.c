@@ -542,6 +542,81 @@ test_search(void)
 	shipped();
 }
 
+/*
+ * score()'s row reads its listing on demand (hook_view.c): pairs() lists
+ * every field, a row kept from an earlier call reads nothing more, the
+ * metatable is locked, unknown names are nil.
+ */
+static const char	pairs_lua[] =
+	"function score(row, query, relevance)\n"
+	"	local price, n = nil, 0\n"
+	"	for k, v in pairs(row) do\n"
+	"		n = n + 1\n"
+	"		if k == 'price_value' then price = v end\n"
+	"	end\n"
+	"	if n < 5 then error('pairs listed ' .. n .. ' fields') end\n"
+	"	return -price\n"
+	"end\n";
+/* The self-check passes a plain table: only a search's row is a view. */
+static const char	kept_lua[] =
+	"local old\n"
+	"function score(row, query, relevance)\n"
+	"	if getmetatable(row) ~= false then return relevance end\n"
+	"	if old ~= nil and old.artist_names ~= nil then\n"
+	"		error('a kept row read a listing')\n"
+	"	end\n"
+	"	if row.nothing ~= nil or row[1] ~= nil then error('odd key') end\n"
+	"	old = row\n"
+	"	return -row.price_value\n"
+	"end\n";
+
+static void
+test_view(void)
+{
+	struct fb_db	 db;
+	struct fb_rules	 r;
+	struct fb_err	 err = { 0, "" };
+	char		 path[128];
+	int64_t		 text[64], ranked[64];
+	int		 i, sorted = 1;
+
+	(void)snprintf(path, sizeof(path), "%s/view.db", dir);
+	if (fb_db_open(&db, path, &err) != FB_OK ||
+	    fb_db_migrate(&db, &err) != FB_OK) {
+		OK(0, "view db");
+		return;
+	}
+	seed(&db);
+	fb_search_set_rules(NULL);
+	EQ_INT(search(&db, "dub", 0, 30, text), 30, "view: 30 in text order");
+	put("ranking.lua", pairs_lua);
+	init(&r);
+	fb_search_set_rules(&r);
+	EQ_INT(search(&db, "dub", 0, 30, ranked), 30, "pairs: 30 ranked");
+	for (i = 1; i < 30; i++)
+		sorted &= (ranked[i - 1] * 7919) % 5000 <=
+		    (ranked[i] * 7919) % 5000;
+	OK(sorted, "pairs(row) lists price_value: cheapest first");
+	EQ_INT(r.s[FB_SCRIPT_SCORE].n_call_errors, 0, "pairs: no failures");
+	fb_rules_cleanup(&r);
+	put("ranking.lua", kept_lua);
+	init(&r);
+	fb_search_set_rules(&r);
+	EQ_STR(r.s[FB_SCRIPT_SCORE].error, "", "the view script loads");
+	EQ_INT(search(&db, "dub", 0, 30, ranked), 30, "kept rows: 30 ranked");
+	for (i = 1, sorted = 1; i < 30; i++)
+		sorted &= (ranked[i - 1] * 7919) % 5000 <=
+		    (ranked[i] * 7919) % 5000;
+	OK(sorted, "a locked metatable marks the view: cheapest first");
+	EQ_INT(r.s[FB_SCRIPT_SCORE].n_call_errors, 0, "a kept row reads "
+	    "nothing more during later calls; unknown keys are nil");
+	EQ_INT(fb_lua_top(r.lua), 0, "stack balanced after the view");
+	fb_search_set_rules(NULL);
+	fb_rules_cleanup(&r);
+	fb_db_close(&db);
+	shipped();
+}
+
 /* The first ```lua block after heading in scripts/README.md, as name. */
 static int
 put_example(const char *heading, const char *name)
@@ -660,6 +735,7 @@ main(void)
 	test_reload();
 	test_startup_broken();
 	test_search();
+	test_view();
 	test_readme();
 	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
