@@ -437,6 +437,7 @@ struct fb_lua {
 	int64_t		 batch_ticks;			/* -1: no batch */
 	int		 n_prints;
 	struct json_t	*pending;			/* freed after a call */
+	const struct json_t *mapped;	/* listing whose table map() saw */
 	char		 names[FB_SCRIPT_N][300];	/* "scripts/x.lua" */
 	char		 traceback[1024];		/* of the last error */
 };

@@ -543,6 +543,49 @@ test_search(void)
 }
 
 /*
+ * keep() gets the very table map() got for the same listing (one JSON
+ * conversion, map's changes visible); any other listing, or a keep()
+ * without a map() before it, gets a fresh table.
+ */
+static void
+test_keep_reuse(void)
+{
+	struct fb_rules	 r;
+	struct fb_row	 row;
+	struct fb_err	 err = { 0, "" };
+	json_t		*a = json_loads("{\"id\": 5}", 0, NULL);
+	json_t		*b = json_loads("{\"id\": 6}", 0, NULL);
+	char		 reason[64];
+	int		 kept = -1;
+
+	put("mapping.lua", "function map(listing)\n"
+	    "\tlisting.seen_by_map = true\n"
+	    "\treturn { listing_id = listing.id }\nend\n");
+	put("filter.lua", "function keep(row, listing)\n"
+	    "\treturn listing.seen_by_map == true, 'id ' .. listing.id\nend\n");
+	init(&r);
+	fb_row_init(&row);
+	EQ_INT(fb_hook_map(&r, a, &row, &err), FB_OK, "map listing 5");
+	EQ_INT(fb_hook_keep(&r, &row, a, &kept, reason, sizeof(reason), &err),
+	    FB_OK, "keep listing 5");
+	EQ_INT(kept, 1, "keep sees the table map changed");
+	EQ_INT(fb_hook_keep(&r, &row, a, &kept, reason, sizeof(reason), &err),
+	    FB_OK, "keep listing 5 again, without a map");
+	EQ_INT(kept, 0, "a keep without its map gets a fresh table");
+	EQ_INT(fb_hook_map(&r, a, &row, &err), FB_OK, "map listing 5 again");
+	EQ_INT(fb_hook_keep(&r, &row, b, &kept, reason, sizeof(reason), &err),
+	    FB_OK, "keep listing 6 after map of 5");
+	OK(kept == 0 && strcmp(reason, "id 6") == 0,
+	    "another listing gets its own table");
+	EQ_INT(fb_lua_top(r.lua), 0, "stack balanced after reuse");
+	fb_row_cleanup(&row);
+	fb_rules_cleanup(&r);
+	json_decref(a);
+	json_decref(b);
+	shipped();
+}
+
+/*
  * score()'s row reads its listing on demand (hook_view.c): pairs() lists
  * every field, a row kept from an earlier call reads nothing more, the
  * metatable is locked, unknown names are nil.
@@ -736,6 +779,7 @@ main(void)
 	test_startup_broken();
 	test_search();
 	test_view();
+	test_keep_reuse();
 	test_readme();
 	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
