@@ -165,6 +165,7 @@ struct fb_db {
 	sqlite3		*h;
 	struct fb_order	order[2];			/* [include_inactive] */
 	struct fb_order	inactive;			/* inactive.c */
+	int		fts_all;	/* fts.c: every listing touched */
 	sqlite3_stmt	*cache[FB_ST_MAX];		/* see fb_db_stmt() */
 	sqlite3_stmt	*st_version;
 	sqlite3_stmt	*st_data_version;

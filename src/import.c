@@ -69,7 +69,7 @@ struct import {
 	int			 n_targets;
 	int			 id_target;
 	struct target		 targets[MAX_TARGETS];
-	sqlite3_stmt		*st_exists, *st_upsert;
+	sqlite3_stmt		*st_upsert;
 	int64_t			 cur_id;
 	char			 now[32];
 };
@@ -163,7 +163,6 @@ fb_import_buffer(struct fb_db *db, const char *data, size_t len,
 	}
 	rc = FB_OK;
 done:
-	sqlite3_finalize(im.st_exists);
 	sqlite3_finalize(im.st_upsert);
 	for (i = 0; i < im.n_fields; i++)
 		free(im.names[i]);
@@ -307,12 +306,10 @@ import_prepare(struct import *im, struct fb_err *err)
 	    "removed_at = NULL WHERE %sis_active = 0", im->n_targets + 1,
 	    im->n_targets + 1, fb_buf_cstr(&set), fb_buf_cstr(&diff));
 	im->st_upsert = fb_db_prepare(im->db, fb_buf_cstr(&ins), err);
-	im->st_exists = fb_db_prepare(im->db,
-	    "SELECT 1 FROM listings WHERE listing_id = ?", err);
 	fb_buf_cleanup(&ins);
 	fb_buf_cleanup(&set);
 	fb_buf_cleanup(&diff);
-	if (im->st_upsert == NULL || im->st_exists == NULL)
+	if (im->st_upsert == NULL)
 		return (FB_ERR);
 	return (FB_OK);
 }
@@ -350,7 +347,7 @@ static int
 import_row(struct import *im, struct fb_csv *csv, char *msg, size_t len)
 {
 	struct fb_err	err = { 0, "" };
-	int		i, existed, rc;
+	int		i, rc;
 
 	if (csv->n_fields != im->n_fields) {
 		(void)snprintf(msg, len, "line %d: expected %d fields, found "
@@ -366,9 +363,9 @@ import_row(struct import *im, struct fb_csv *csv, char *msg, size_t len)
 	}
 	sqlite3_bind_text(im->st_upsert, im->n_targets + 1, im->now, -1,
 	    SQLITE_STATIC);
-	sqlite3_bind_int64(im->st_exists, 1, im->cur_id);
-	existed = sqlite3_step(im->st_exists) == SQLITE_ROW;
-	sqlite3_reset(im->st_exists);
+	/* An insert sets the last rowid to the listing id; an update leaves
+	 * it alone (a lookup per row before cost more). */
+	sqlite3_set_last_insert_rowid(im->db->h, 0);
 	if ((rc = sqlite3_step(im->st_upsert)) != SQLITE_DONE) {
 		(void)snprintf(msg, len, "line %d: %s", csv->row_line,
 		    sqlite3_errmsg(im->db->h));
@@ -378,10 +375,10 @@ import_row(struct import *im, struct fb_csv *csv, char *msg, size_t len)
 		im->stats->unchanged++;
 		return (FB_OK);
 	}
-	if (existed)
-		im->stats->updated++;
-	else
+	if (sqlite3_last_insert_rowid(im->db->h) == im->cur_id)
 		im->stats->added++;
+	else
+		im->stats->updated++;
 	if (fb_fts_touch(im->db, im->cur_id, &err) != FB_OK) {
 		(void)snprintf(msg, len, "line %d: %s", csv->row_line,
 		    err.msg);

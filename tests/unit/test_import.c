@@ -1,6 +1,7 @@
 /*
  * import.c: both formats, every kind of bad row, idempotence (updated_at
- * stays), --dry-run, --strict and --clear-db, 64-bit ids and unicode.
+ * stays), --dry-run, --strict and --clear-db, 64-bit ids and unicode, an
+ * empty shop's whole-index rebuild and a listing twice in one file.
  */
 #include <stdlib.h>
 #include <unistd.h>
@@ -141,6 +142,47 @@ test_modes(struct fb_db *db)
 	    "Discogs columns mapped");
 }
 
+/* The same id twice in one file, and a row for the text indexes. */
+static const char	twice[] =
+	"listing_id,release_title,artist_names,price_value\n"
+	"701,Xylophone Dreams,Moondog,5.00\n"
+	"702,Other,Someone,6.00\n"
+	"701,Xylophone Nights,Moondog,7.00\n";
+
+/*
+ * Into an empty shop the word indexes are rebuilt whole (fts.c): every
+ * row is found by text, only the last version of a row twice in the
+ * file, and FTS5's write buffer is back at its default afterwards.  The
+ * counts tell an insert from an update without a lookup per row.
+ */
+static void
+test_empty_start(struct fb_db *db)
+{
+	struct fb_import_stats	s;
+
+	fb_db_exec(db, "DELETE FROM listings", NULL);
+	EQ_INT(run(db, twice, 0, &s), FB_OK, "import into an empty shop");
+	OK(s.added == 2 && s.updated == 1 && s.unchanged == 0,
+	    "id 701 twice: added 2, updated 1");
+	EQ_INT(count(db, "SELECT rowid FROM listings_fts WHERE listings_fts "
+	    "MATCH 'nights'"), 701, "the word index has the row's last version");
+	EQ_INT(count(db, "SELECT count(*) FROM listings_fts WHERE "
+	    "listings_fts MATCH 'dreams'"), 0, "and not its first");
+	EQ_INT(count(db, "SELECT count(*) FROM listings_tri WHERE "
+	    "listings_tri MATCH 'moondo'"), 1, "the trigram index has it");
+	EQ_INT(count(db, "SELECT count(*) FROM listings_fts"), 2,
+	    "two rows in the word index");
+	EQ_INT(count(db, "SELECT v FROM listings_fts_config WHERE k = "
+	    "'hashsize'"), 1048576, "word index: default write buffer again");
+	EQ_INT(count(db, "SELECT v FROM listings_tri_config WHERE k = "
+	    "'hashsize'"), 1048576, "trigram index: default write buffer again");
+	EQ_INT(count(db, "SELECT value FROM meta WHERE key = 'fts_deferred'"),
+	    0, "the triggers are back on");
+	EQ_INT(run(db, twice, 0, &s), FB_OK, "again, into a full shop");
+	OK(s.added == 0 && s.updated == 2 && s.unchanged == 1,
+	    "again: 701 changes twice (its two versions), 702 is unchanged");
+}
+
 int
 main(void)
 {
@@ -157,6 +199,7 @@ main(void)
 	test_flat(&db);
 	test_bad_rows(&db);
 	test_modes(&db);
+	test_empty_start(&db);
 	fb_db_close(&db);
 	(void)snprintf(path, sizeof(path), "rm -rf %s", dir);
 	if (system(path) != 0)
