@@ -280,7 +280,7 @@ struct fb_sql {
 	struct fb_buf	text;				/* FROM ... WHERE ... */
 	struct fb_buf	order;				/* ORDER BY ... */
 	struct fb_buf	narrow;		/* q alone: FROM the text index */
-	struct fb_buf	narrow_order;	/* and its relevance ORDER BY */
+	int		is_text_only;	/* and by relevance: search_text.c */
 	int		has_fts;
 	int		n_binds;
 	struct {
@@ -305,6 +305,23 @@ int	fb_query_fts(const char *, struct fb_buf *);
 int	fb_rank_register(sqlite3 *, struct fb_err *);
 double	fb_rank_score(const int *, const int *, int);
 int	fb_parse_money(const char *, int64_t *);
+
+/* search_text.c: words alone in relevance order, counted and ranked in
+ * one pass: the best k, best first. */
+struct fb_hit {
+	int64_t		id;
+	double		score;
+};
+
+struct fb_hits {
+	struct fb_hit	*v;
+	size_t		 n, cap;
+	int64_t		 total;		/* every match, not just the best k */
+};
+
+int	fb_search_text(struct fb_db *, const struct fb_sql *, int, size_t,
+	    struct fb_hits *, struct fb_err *);
+void	fb_hits_cleanup(struct fb_hits *);
 
 /* search.c: run a query: total, ordered ids, then the listings' JSON. */
 int	fb_search_run(struct fb_db *, const struct fb_query *, int64_t *,

@@ -139,7 +139,6 @@ fb_query_sql(const struct fb_query *qr, struct fb_sql *sql)
 	fb_buf_init(&sql->text, 512);
 	fb_buf_init(&sql->order, 128);
 	fb_buf_init(&sql->narrow, 0);
-	fb_buf_init(&sql->narrow_order, 0);
 	fb_buf_init(&fts, 128);
 	fb_buf_init(&tri, 128);
 	/*
@@ -205,7 +204,6 @@ fb_sql_cleanup(struct fb_sql *sql)
 	fb_buf_cleanup(&sql->text);
 	fb_buf_cleanup(&sql->order);
 	fb_buf_cleanup(&sql->narrow);
-	fb_buf_cleanup(&sql->narrow_order);
 	sql->n_binds = 0;
 }
 
@@ -355,13 +353,14 @@ sql_order(const struct fb_query *qr, struct fb_sql *sql)
 }
 
 /*
- * When the words of q are the only condition, the count and a page in
- * relevance order need nothing from listings but whether a row is
- * inactive, which fb_inactive() (inactive.c) answers from memory; the
- * caller loads its list first.  Joining every match to its listing cost
- * a random read of a wide row per match: 20k of them for a common word.
- * Same bound value (the FTS match is bind 1 of 1), so fb_sql_bind()
- * serves both forms.
+ * When the words of q are the only condition, the count needs nothing
+ * from listings but whether a row is inactive, which fb_inactive()
+ * (inactive.c) answers from memory; the caller loads its list first.
+ * Joining every match to its listing cost a random read of a wide row
+ * per match: 20k of them for a common word.  In relevance order the
+ * page needs nothing more either: is_text_only sends the whole search to
+ * search_text.c.  Same bound value (the FTS match is bind 1 of 1), so
+ * fb_sql_bind() serves every form.
  */
 static void
 sql_narrow(const struct fb_query *qr, struct fb_sql *sql)
@@ -374,9 +373,7 @@ sql_narrow(const struct fb_query *qr, struct fb_sql *sql)
 	if (!qr->include_inactive)
 		fb_buf_appends(&sql->narrow, " AND NOT fb_inactive(rowid)");
 	fb_buf_appends(&sql->narrow, ") m");
-	if (qr->sort == FB_SORT_RELEVANCE)
-		fb_buf_appends(&sql->narrow_order,
-		    " ORDER BY m.score DESC, m.id DESC");
+	sql->is_text_only = qr->sort == FB_SORT_RELEVANCE;
 }
 
 /* A text index (words or trigrams) picks the rows, not is_active. */

@@ -10,6 +10,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "app.h"
 
@@ -24,22 +25,28 @@ struct ranked {
 
 static struct fb_rules	*search_rules;
 
+static int		 search_total(struct fb_db *, const struct fb_query *,
+			    const struct fb_sql *, struct fb_hits *, int64_t *,
+			    struct fb_err *);
 static sqlite3_stmt	*search_prepare(struct fb_db *,
 			    const struct fb_sql *, const char *, const char *,
 			    struct fb_err *);
 static int		 search_count(struct fb_db *, const struct fb_sql *,
 			    int64_t *, struct fb_err *);
 static int		 search_ids(struct fb_db *, const struct fb_sql *,
-			    int64_t, int64_t, int64_t *, size_t *,
-			    struct fb_err *);
+			    const struct fb_hits *, int64_t, int64_t, int64_t *,
+			    size_t *, struct fb_err *);
 static int		 search_ranks(const struct fb_query *,
 			    const struct fb_sql *);
 static int		 search_rank(struct fb_db *, const struct fb_query *,
-			    const struct fb_sql *, int64_t *, size_t *,
-			    struct fb_err *);
+			    const struct fb_sql *, const struct fb_hits *,
+			    int64_t *, size_t *, struct fb_err *);
 static int		 search_score(struct fb_db *, const struct fb_query *,
-			    const struct fb_sql *, struct ranked *, size_t *,
-			    struct fb_err *);
+			    const struct fb_sql *, const struct fb_hits *,
+			    struct ranked *, size_t *, struct fb_err *);
+static int		 search_candidates(struct fb_db *,
+			    const struct fb_sql *, const struct fb_hits *,
+			    struct ranked *, size_t *, struct fb_err *);
 static int		 search_call(struct fb_db *, const struct fb_query *,
 			    struct ranked *, size_t);
 static int		 ranked_cmp(const void *, const void *);
@@ -56,22 +63,22 @@ fb_search_run(struct fb_db *db, const struct fb_query *qr, int64_t *total,
     struct fb_buf *out, struct fb_err *err)
 {
 	struct fb_sql	 sql;
+	struct fb_hits	 hits;
 	int64_t		*ids = NULL;
 	size_t		 n = 0, i;
 	int		 rc = FB_ERR;
 
+	memset(&hits, 0, sizeof(hits));
 	fb_query_sql(qr, &sql);
-	if (sql.narrow.len > 0 && fb_inactive_load(db, err) != FB_OK)
-		goto cleanup;
-	if (search_count(db, &sql, total, err) != FB_OK)
+	if (search_total(db, qr, &sql, &hits, total, err) != FB_OK)
 		goto cleanup;
 	if ((ids = malloc(sizeof(*ids) * ((size_t)qr->page.limit + 1))) == NULL)
 		abort();
 	if (search_ranks(qr, &sql)) {
-		if (search_rank(db, qr, &sql, ids, &n, err) != FB_OK)
+		if (search_rank(db, qr, &sql, &hits, ids, &n, err) != FB_OK)
 			goto cleanup;
-	} else if (search_ids(db, &sql, qr->page.limit, qr->page.offset, ids,
-	    &n, err) != FB_OK)
+	} else if (search_ids(db, &sql, &hits, qr->page.limit,
+	    qr->page.offset, ids, &n, err) != FB_OK)
 		goto cleanup;
 	fb_buf_appendc(out, '[');
 	for (i = 0; i < n; i++) {
@@ -84,37 +91,61 @@ fb_search_run(struct fb_db *db, const struct fb_query *qr, int64_t *total,
 	rc = FB_OK;
 cleanup:
 	free(ids);
+	fb_hits_cleanup(&hits);
 	fb_sql_cleanup(&sql);
 	return (rc);
 }
 
 /*
+ * The number of matches.  Words alone in relevance order take one pass
+ * (search_text.c) that also keeps the best matches in hits: as deep as
+ * the page goes, or as ranking.lua looks.  hits stays empty otherwise.
+ */
+static int
+search_total(struct fb_db *db, const struct fb_query *qr,
+    const struct fb_sql *sql, struct fb_hits *hits, int64_t *total,
+    struct fb_err *err)
+{
+	size_t	k;
+
+	if (sql->is_text_only) {
+		k = (size_t)(qr->page.offset + qr->page.limit);
+		if (search_ranks(qr, sql) && k < FB_RANK_CANDIDATES)
+			k = FB_RANK_CANDIDATES;
+		if (fb_search_text(db, sql, qr->include_inactive, k, hits,
+		    err) != FB_OK)
+			return (FB_ERR);
+		*total = hits->total;
+		return (FB_OK);
+	}
+	if (sql->narrow.len > 0 && fb_inactive_load(db, err) != FB_OK)
+		return (FB_ERR);
+	return (search_count(db, sql, total, err));
+}
+
+/*
  * New statement, bound: "SELECT count(*) FROM ... WHERE ..." when cols
- * is NULL, else "SELECT <id><cols> FROM ... WHERE ... ORDER BY ...<tail>".
- * The narrow form (q alone, see sql_narrow()) serves whenever it can.
+ * is NULL (from the narrow form when there is one: see sql_narrow()),
+ * else "SELECT l.listing_id<cols> FROM ... WHERE ... ORDER BY ...<tail>".
  */
 static sqlite3_stmt *
 search_prepare(struct fb_db *db, const struct fb_sql *sql, const char *cols,
     const char *tail, struct fb_err *err)
 {
-	struct fb_buf	 text;
-	sqlite3_stmt	*st;
-	int		 narrow;
+	const struct fb_buf	*from = &sql->text;
+	struct fb_buf		 text;
+	sqlite3_stmt		*st;
 
-	narrow = sql->narrow.len > 0 &&
-	    (cols == NULL || sql->narrow_order.len > 0);
 	fb_buf_init(&text, 1024);
-	if (cols == NULL)
+	if (cols == NULL) {
 		fb_buf_appends(&text, "SELECT count(*) ");
-	else
-		fb_buf_appendf(&text, "SELECT %s%s ",
-		    narrow ? "m.id" : "l.listing_id", cols);
-	fb_buf_append(&text, narrow ? sql->narrow.data : sql->text.data,
-	    narrow ? sql->narrow.len : sql->text.len);
+		if (sql->narrow.len > 0)
+			from = &sql->narrow;
+	} else
+		fb_buf_appendf(&text, "SELECT l.listing_id%s ", cols);
+	fb_buf_append(&text, from->data, from->len);
 	if (cols != NULL) {
-		fb_buf_append(&text, narrow ? sql->narrow_order.data :
-		    sql->order.data, narrow ? sql->narrow_order.len :
-		    sql->order.len);
+		fb_buf_append(&text, sql->order.data, sql->order.len);
 		fb_buf_appends(&text, tail);
 	}
 	st = fb_db_prepare(db, fb_buf_cstr(&text), err);
@@ -147,11 +178,20 @@ search_count(struct fb_db *db, const struct fb_sql *sql, int64_t *total,
 
 /* Up to limit ids from offset on, in the query's own order. */
 static int
-search_ids(struct fb_db *db, const struct fb_sql *sql, int64_t limit,
-    int64_t offset, int64_t *ids, size_t *n, struct fb_err *err)
+search_ids(struct fb_db *db, const struct fb_sql *sql,
+    const struct fb_hits *hits, int64_t limit, int64_t offset, int64_t *ids,
+    size_t *n, struct fb_err *err)
 {
 	sqlite3_stmt	*st;
+	size_t		 i;
 	int		 step;
+
+	if (sql->is_text_only) {
+		for (i = (size_t)offset; i < hits->n &&
+		    i < (size_t)(offset + limit); i++)
+			ids[(*n)++] = hits->v[i].id;
+		return (FB_OK);
+	}
 
 	if ((st = search_prepare(db, sql, "", " LIMIT ? OFFSET ?",
 	    err)) == NULL)
@@ -184,19 +224,20 @@ search_ranks(const struct fb_query *qr, const struct fb_sql *sql)
  */
 static int
 search_rank(struct fb_db *db, const struct fb_query *qr,
-    const struct fb_sql *sql, int64_t *ids, size_t *n, struct fb_err *err)
+    const struct fb_sql *sql, const struct fb_hits *hits, int64_t *ids,
+    size_t *n, struct fb_err *err)
 {
 	struct ranked	 c[FB_RANK_CANDIDATES];
 	size_t		 n_c = 0, i;
 	int64_t		 end = qr->page.offset + qr->page.limit;
 
-	if (search_score(db, qr, sql, c, &n_c, err) != FB_OK)
+	if (search_score(db, qr, sql, hits, c, &n_c, err) != FB_OK)
 		return (FB_ERR);
 	for (i = (size_t)qr->page.offset; i < n_c && (int64_t)i < end; i++)
 		ids[(*n)++] = c[i].id;
 	if (n_c < FB_RANK_CANDIDATES || end <= FB_RANK_CANDIDATES)
 		return (FB_OK);
-	return (search_ids(db, sql, end - FB_RANK_CANDIDATES,
+	return (search_ids(db, sql, hits, end - FB_RANK_CANDIDATES,
 	    FB_RANK_CANDIDATES, ids, n, err));	/* appends at ids[*n] */
 }
 
@@ -208,12 +249,33 @@ search_rank(struct fb_db *db, const struct fb_query *qr,
  */
 static int
 search_score(struct fb_db *db, const struct fb_query *qr,
-    const struct fb_sql *sql, struct ranked *c, size_t *n,
+    const struct fb_sql *sql, const struct fb_hits *hits, struct ranked *c,
+    size_t *n, struct fb_err *err)
+{
+	if (search_candidates(db, sql, hits, c, n, err) != FB_OK)
+		return (FB_ERR);
+	if (search_call(db, qr, c, *n) == FB_OK)
+		qsort(c, *n, sizeof(*c), ranked_cmp);
+	return (FB_OK);
+}
+
+/* The best FB_RANK_CANDIDATES matches with their fb_rank, best first. */
+static int
+search_candidates(struct fb_db *db, const struct fb_sql *sql,
+    const struct fb_hits *hits, struct ranked *c, size_t *n,
     struct fb_err *err)
 {
 	sqlite3_stmt	*st;
 	int		 step;
 
+	if (sql->is_text_only) {
+		for (; *n < hits->n && *n < FB_RANK_CANDIDATES; (*n)++) {
+			c[*n].id = hits->v[*n].id;
+			c[*n].score = hits->v[*n].score;
+			c[*n].pos = (int)*n;
+		}
+		return (FB_OK);
+	}
 	if ((st = search_prepare(db, sql, ", m.score",
 	    " LIMIT " FB_STR(FB_RANK_CANDIDATES), err)) == NULL)
 		return (FB_ERR);
@@ -226,11 +288,7 @@ search_score(struct fb_db *db, const struct fb_query *qr,
 	if (step != SQLITE_DONE)
 		fb_err_set(err, "search: %s", sqlite3_errmsg(db->h));
 	sqlite3_finalize(st);
-	if (step != SQLITE_DONE)
-		return (FB_ERR);
-	if (search_call(db, qr, c, *n) == FB_OK)
-		qsort(c, *n, sizeof(*c), ranked_cmp);
-	return (FB_OK);
+	return (step == SQLITE_DONE ? FB_OK : FB_ERR);
 }
 
 /* score() for each candidate, relevance in, score out; FB_ERR: none. */

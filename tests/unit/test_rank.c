@@ -4,7 +4,8 @@
  * sorted inactive-id list (found, not found, ends, empty, huge ids), then
  * both through SQL on a real database: fb_rank() orders a text match,
  * fb_inactive() answers from the list, and fb_inactive_load() follows a
- * listing that goes inactive when no data version is kept.
+ * listing that goes inactive when no data version is kept; and
+ * search_text.c's one-pass count and best-k pages against a model.
  */
 #include <stdlib.h>
 #include <unistd.h>
@@ -114,6 +115,113 @@ test_sql(const char *dir)
 	fb_db_close(&db);
 }
 
+/*
+ * search_text.c through fb_search_run: 600 listings match "dub" with four
+ * scores; every tenth is inactive.  Pages at the top, across the heap's
+ * growth and at the very end match a model (score, then newer id), and
+ * the total counts active matches only.
+ */
+#define N_DUB	600
+
+static double
+dub_score(int i)
+{
+	static const double	s[] = { 20.0, 15.0, 10.0 / 0.75, 2.0 };
+
+	return (s[i % 4]);
+}
+
+/* The model's ids in answer order, active only; returns how many. */
+static int
+dub_model(int64_t *ids)
+{
+	int	n = 0, i, j;
+	int64_t	t;
+
+	for (i = N_DUB; i >= 1; i--)
+		if (i % 10 != 0)
+			ids[n++] = i;
+	for (i = 1; i < n; i++)		/* stable insertion sort by score */
+		for (j = i; j > 0 && dub_score((int)ids[j]) >
+		    dub_score((int)ids[j - 1]); j--) {
+			t = ids[j];
+			ids[j] = ids[j - 1];
+			ids[j - 1] = t;
+		}
+	return (n);
+}
+
+/* Page [off, off + lim) of q=dub as ids; total in *total. */
+static int
+dub_page(struct fb_db *db, int64_t off, int64_t lim, int64_t *ids,
+    int64_t *total)
+{
+	struct fb_query	 qr;
+	struct fb_buf	 b;
+	struct fb_err	 err = { 0, "" };
+	const char	*p;
+	int		 n = 0;
+
+	memset(&qr, 0, sizeof(qr));
+	qr.mode = FB_QUERY_SEARCH;
+	qr.q = "dub";
+	qr.sort = FB_SORT_RELEVANCE;
+	qr.page.has_limit = 1;
+	qr.page.limit = lim;
+	qr.page.offset = off;
+	fb_buf_init(&b, 65536);
+	if (fb_search_run(db, &qr, total, &b, &err) != FB_OK)
+		printf("# search: %s\n", err.msg);
+	for (p = fb_buf_cstr(&b); (p = strstr(p, "\"listing_id\":\"")) != NULL;
+	    p++)
+		ids[n++] = strtoll(p + 14, NULL, 10);
+	fb_buf_cleanup(&b);
+	return (n);
+}
+
+static void
+test_text(const char *dir)
+{
+	static const char	*titles[] = { "dub %d", "x dub %d",
+				    "x y dub %d", "x y z %d" };
+	struct fb_db		 db;
+	struct fb_err		 err = { 0, "" };
+	char			 path[128], sql[256];
+	int64_t			 model[N_DUB], got[N_DUB], total = 0;
+	int			 i, n, ok;
+
+	(void)snprintf(path, sizeof(path), "%s/text.db", dir);
+	if (fb_db_open(&db, path, &err) != FB_OK ||
+	    fb_db_migrate(&db, &err) != FB_OK) {
+		OK(0, "text db");
+		return;
+	}
+	fb_search_set_rules(NULL);
+	for (i = 1; i <= N_DUB; i++) {
+		(void)snprintf(sql, sizeof(sql), "INSERT INTO listings "
+		    "(listing_id, release_title, comments, is_active, created_at,"
+		    " updated_at) VALUES (%d, printf('%s', %d), %s, %d, 'x', 'x')",
+		    i, titles[i % 4], i, i % 4 == 3 ? "'dub'" : "NULL",
+		    i % 10 != 0);
+		(void)fb_db_exec(&db, sql, &err);
+	}
+	n = dub_model(model);
+	EQ_INT(dub_page(&db, 0, 50, got, &total), 50, "first page: 50");
+	EQ_INT(total, n, "the total counts active matches only");
+	OK(memcmp(got, model, 50 * sizeof(int64_t)) == 0,
+	    "first page in model order (score, then newer id)");
+	EQ_INT(dub_page(&db, 240, 50, got, &total), 50, "page at 240: 50");
+	OK(memcmp(got, model + 240, 50 * sizeof(int64_t)) == 0,
+	    "page across the heap's growth past 256");
+	i = dub_page(&db, n - 7, 50, got, &total);
+	ok = i == 7 && memcmp(got, model + n - 7, 7 * sizeof(int64_t)) == 0;
+	OK(ok, "the last 7 at the very end");
+	EQ_INT(dub_page(&db, n, 50, got, &total), 0, "past the end: none");
+	EQ_INT(dub_page(&db, 0, 0, got, &total), 0, "limit 0: none");
+	EQ_INT(total, n, "limit 0 still counts");
+	fb_db_close(&db);
+}
+
 int
 main(void)
 {
@@ -125,6 +233,7 @@ main(void)
 	test_score();
 	test_has();
 	test_sql(dir);
+	test_text(dir);
 	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		return (1);
