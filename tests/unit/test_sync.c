@@ -1,8 +1,9 @@
 /*
  * sync_apply.c with canned inventories: exact diff counts, changed
  * fields old -> new, removals kept as inactive, a returning listing
- * reactivated, the mass-removal guard (held, then forced), and a dry run
- * that writes nothing.  The shipped scripts/ rules map the listings.
+ * reactivated, the mass-removal guard (held, then forced), a dry run
+ * that writes nothing, and a damaged staged row that fails the run with
+ * nothing applied.  The shipped scripts/ rules map the listings.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +176,36 @@ test_row_blob(void)
 	fb_buf_cleanup(&blob);
 }
 
+/*
+ * A staged row that no longer decodes (the scratch file damaged between
+ * staging and apply) fails the run, names the listing, and writes
+ * nothing: not the listings before it either.
+ */
+static void
+test_torn(void)
+{
+	struct fb_sync	s;
+	int64_t		version;
+
+	stage(0, 12, 7);
+	OK(fb_db_exec(&db, "UPDATE stage.sync_stage SET row = x'ff01' WHERE "
+	    "id = 9", NULL) == FB_OK, "listing 9's staged row is damaged");
+	(void)fb_db_refresh(&db);
+	version = db.version;
+	EQ_INT(apply(&s, FB_SYNC_FORCE), FB_OK, "the run ends");
+	EQ_STR(s.error, "staging: listing 9 is torn", "the error names it");
+	EQ_INT(fb_db_count(&db, "SELECT price_value FROM listings WHERE "
+	    "listing_id = 8"), 1250, "listing 8, staged before 9, kept its "
+	    "old price");
+	(void)fb_db_refresh(&db);
+	EQ_INT(db.version, version, "the data version did not move");
+	stage(0, 12, 7);
+	EQ_INT(apply(&s, FB_SYNC_FORCE), FB_OK, "a clean stage applies");
+	EQ_STR(s.error, "", "without an error");
+	EQ_INT(fb_db_count(&db, "SELECT price_value FROM listings WHERE "
+	    "listing_id = 8"), 1500, "listing 8 has its new price now");
+}
+
 /* A scratch file that cannot be made fails the run, naming the file. */
 static void
 test_stage_unopenable(void)
@@ -218,6 +249,7 @@ main(void)
 	test_guard_and_dry_run();
 	test_sold();
 	test_row_blob();
+	test_torn();
 	test_stage_unopenable();
 	fb_rules_cleanup(&rules);
 	fb_db_close(&db);
