@@ -28,8 +28,9 @@ static const struct command	commands[] = {
 	{ "rules", "check [--db URL]",
 	    "load the Lua rules, report errors, show what they would do",
 	    fb_cli_rules },
-	{ "sync", "[--dry-run]",
-	    "one sync from Discogs now (dry run: show, write nothing)",
+	{ "sync", "[--dry-run] [--details N]",
+	    "one sync from Discogs now (dry run: show, write nothing;\n"
+	    "          --details N: then up to N releases' genres, styles...)",
 	    fb_cli_sync },
 	{ NULL, NULL, NULL, NULL }
 };

@@ -1,15 +1,23 @@
 /*
- * `freakinbeats sync [--dry-run]`: one sync from the command line, with
- * the server's engine.  The database lock makes it wait its turn: if a
- * sync is running (in the server or another CLI) it exits 1 saying so.
- * A dry run fetches, maps and compares, prints what would change, and
- * rolls everything back.
+ * `freakinbeats sync [--dry-run] [--details N]`: one sync from the
+ * command line, with the server's engine.  The database lock makes it
+ * wait its turn: if a sync is running (in the server or another CLI) it
+ * exits 1 saying so.  A dry run fetches, maps and compares, prints what
+ * would change, and rolls everything back.  --details N then fetches up
+ * to N pending release details (genres, styles, formats...) in the same
+ * rate budget, as the server's background job does on its own.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
 #include "cli.h"
+
+#define SYNC_USAGE	"usage: freakinbeats sync [--dry-run] [--details N]\n"
+
+static int	sync_flags(int, char **, int *, int *);
+static void	sync_details(struct fb_sync *, int);
 
 int
 fb_cli_sync(int argc, char **argv)
@@ -18,14 +26,13 @@ fb_cli_sync(int argc, char **argv)
 	struct fb_rules	 rules;
 	struct fb_err	 err = { 0, "" };
 	struct fb_db	 db;
-	int		 rc;
+	int		 rc, details;
 
 	memset(&s, 0, sizeof(s));
-	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--dry-run") != 0)) {
-		fprintf(stderr, "usage: freakinbeats sync [--dry-run]\n");
+	if (sync_flags(argc, argv, &s.flags, &details) != FB_OK) {
+		fprintf(stderr, SYNC_USAGE);
 		return (FB_EXIT_USAGE);
 	}
-	s.flags = argc == 2 ? FB_SYNC_DRY_RUN : 0;
 	if (fb_cli_open_db(&db, &err) != FB_OK ||
 	    fb_discogs_global_init() != FB_OK ||
 	    fb_rules_init(memset(&rules, 0, sizeof(rules)),
@@ -43,7 +50,53 @@ fb_cli_sync(int argc, char **argv)
 	    (long long)s.added, (long long)s.updated, (long long)s.removed,
 	    (long long)s.skipped, (long long)s.kept_out, (long long)s.pages,
 	    (long long)s.requests, s.error[0] ? "\n" : "", s.error);
+	if (rc == FB_OK && s.flags == 0 && details > 0)
+		sync_details(&s, details);
 	fb_rules_cleanup(&rules);
 	fb_db_close(&db);
 	return (rc == FB_OK && s.held_removals == 0 ? 0 : FB_EXIT_WORK);
+}
+
+/* [--dry-run] [--details N], in any order; N a whole number >= 0. */
+static int
+sync_flags(int argc, char **argv, int *flags, int *details)
+{
+	char	*end;
+	long	 n;
+	int	 i;
+
+	*flags = 0;
+	*details = 0;
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--dry-run") == 0)
+			*flags = FB_SYNC_DRY_RUN;
+		else if (strcmp(argv[i], "--details") == 0 && i + 1 < argc) {
+			n = strtol(argv[++i], &end, 10);
+			if (*argv[i] == '\0' || *end != '\0' || n < 0 ||
+			    n > 1000000)
+				return (FB_ERR);
+			*details = (int)n;
+		} else
+			return (FB_ERR);
+	}
+	return (FB_OK);
+}
+
+/* Up to max release details after the run, then what is left. */
+static void
+sync_details(struct fb_sync *s, int max)
+{
+	int64_t	before = s->requests, waiting;
+	int	n;
+
+	n = fb_enrich_batch(s, max);
+	waiting = fb_db_count(s->db, "SELECT count(*) FROM releases "
+	    "WHERE state = 'pending'");
+	if (n < 0)
+		printf("release details: stopped after %lld requests (rate "
+		    "limit, or another sync started); %lld waiting\n",
+		    (long long)(s->requests - before), (long long)waiting);
+	else
+		printf("release details: %d asked for, %lld waiting\n", n,
+		    (long long)waiting);
 }

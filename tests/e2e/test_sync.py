@@ -18,6 +18,7 @@ import datetime
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -1181,6 +1182,34 @@ def main_sections(t, fake):
              (out + err)[-800:])
         t.ok(TOKEN not in out + err, "a failing sync never prints the token")
         sy.run("server run after the CLI")
+
+    with t.step("freakinbeats sync --details N"):
+        db = os.path.join(t.tmpdir("fb-sync-details-"), "cli.db")
+        rc, out, err = run_cli(t, cli_env(srv, fake, DATABASE_URL=db), "--details", "4")
+        both = out + "\n" + err
+        t.eq(rc, 0, "sync --details 4 into a new database exits 0")
+        if rc != 0:
+            t.diag(both[-1500:])
+        with sqlite3.connect(db) as c:
+            asked = c.execute("SELECT count(*) FROM releases WHERE state != 'pending'"
+                              ).fetchone()[0]
+            waiting = c.execute("SELECT count(*) FROM releases WHERE state = 'pending'"
+                                ).fetchone()[0]
+            filled = c.execute("SELECT count(*) FROM listings l JOIN releases r USING "
+                               "(release_id) WHERE r.state = 'done' AND l.genres IS NOT NULL"
+                               ).fetchone()[0]
+            done = c.execute("SELECT count(*) FROM releases WHERE state = 'done'").fetchone()[0]
+        t.eq(asked, 4, "four releases were asked for")
+        t.match(both, r"release details: 4 asked for, %d waiting" % waiting,
+                "the summary says how many were asked for and how many wait")
+        t.ok(done > 0 and filled >= done,
+             "the listings of the releases done have their genres (%d done, %d listings)"
+             % (done, filled))
+        for args in (["--details"], ["--details", "x"], ["--details", "-1"], ["--detail", "3"]):
+            rc, out, err = run_cli(t, cli_env(srv, fake, DATABASE_URL=db), *args)
+            t.eq(rc, 2, "sync %s: a usage error, exit 2" % " ".join(args))
+            t.match(err, r"usage: freakinbeats sync \[--dry-run\] \[--details N\]",
+                    "sync %s: the usage line" % " ".join(args))
 
     # -- the token never shows -----------------------------------------------------------
     with t.step("the token never appears"):
