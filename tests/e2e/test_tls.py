@@ -117,6 +117,16 @@ def main(t):
         t.eq((r.header("transfer-encoding") or "").lower(), "chunked", "HTTPS full dump is chunked")
         t.eq(len(json.loads(r.body)), 401, "HTTPS full dump has every listing")
 
+    with t.step("a large answer in one piece over TLS and plain HTTP"):
+        # Kore writes up to 256 KB of a send buffer at once (our patch 05),
+        # so one SSL_write spans many TLS records and may be retried.
+        plain = srv.get("/api/data?limit=400&offset=1")
+        tls = srv.get("/api/data?limit=400&offset=1", tls=True, timeout=30)
+        t.eq((plain.status, tls.status), (200, 200), "limit=400: 200 on both")
+        t.ok(len(tls.body) > 300000, "the page is large (%d bytes)" % len(tls.body))
+        t.ok(tls.body == plain.body, "HTTPS gives the same bytes as HTTP")
+        t.eq(len(json.loads(tls.body)), 400, "400 listings over HTTPS")
+
     with t.step("protocol confusion"):
         # Plain HTTP to the TLS port and a TLS handshake to the plain port.
         try:
