@@ -8,8 +8,9 @@
 --              ...: see scripts/README.md)
 --   query      the words the shopper typed, as typed
 --   relevance  how well the words match this record: a number above 0,
---              bigger when the words are in the title or artist, or
---              appear more often.  Usually between 1 and 30.
+--              bigger when the words are in the title or artist, come
+--              early in them, or appear more often.  Usually between 1
+--              and 40.
 --
 -- Answer a number: higher comes first.  As shipped, the score is the
 -- relevance itself, so results come in the order the words match best.

@@ -33,6 +33,9 @@ fb_cli_sync(int argc, char **argv)
 		fprintf(stderr, SYNC_USAGE);
 		return (FB_EXIT_USAGE);
 	}
+	if (s.flags != 0 && details > 0)
+		fprintf(stderr, "freakinbeats: sync: --details is left out of "
+		    "a dry run (it writes what it fetches)\n");
 	if (fb_cli_open_db(&db, &err) != FB_OK ||
 	    fb_discogs_global_init() != FB_OK ||
 	    fb_rules_init(memset(&rules, 0, sizeof(rules)),
@@ -57,7 +60,10 @@ fb_cli_sync(int argc, char **argv)
 	return (rc == FB_OK && s.held_removals == 0 ? 0 : FB_EXIT_WORK);
 }
 
-/* [--dry-run] [--details N], in any order; N a whole number >= 0. */
+/*
+ * [--dry-run] [--details N], in any order; N a whole number from 0 to
+ * 1000000.  A mistake is named on stderr before the usage line.
+ */
 static int
 sync_flags(int argc, char **argv, int *flags, int *details)
 {
@@ -68,16 +74,25 @@ sync_flags(int argc, char **argv, int *flags, int *details)
 	*flags = 0;
 	*details = 0;
 	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--dry-run") == 0)
+		if (strcmp(argv[i], "--dry-run") == 0) {
 			*flags = FB_SYNC_DRY_RUN;
-		else if (strcmp(argv[i], "--details") == 0 && i + 1 < argc) {
-			n = strtol(argv[++i], &end, 10);
-			if (*argv[i] == '\0' || *end != '\0' || n < 0 ||
-			    n > 1000000)
-				return (FB_ERR);
-			*details = (int)n;
-		} else
+			continue;
+		}
+		if (strcmp(argv[i], "--details") != 0) {
+			fprintf(stderr, "freakinbeats: sync: unknown option "
+			    "'%s'\n", argv[i]);
 			return (FB_ERR);
+		}
+		n = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : -1;
+		if (i + 1 >= argc || *argv[i + 1] == '\0' || *end != '\0' ||
+		    n < 0 || n > 1000000) {
+			fprintf(stderr, "freakinbeats: sync: --details needs a "
+			    "number from 0 to 1000000, not '%s'\n",
+			    i + 1 < argc ? argv[i + 1] : "");
+			return (FB_ERR);
+		}
+		*details = (int)n;
+		i++;
 	}
 	return (FB_OK);
 }

@@ -23,9 +23,9 @@
 #include "app.h"
 
 #define JSON_DEPTH_MAX	32
+#define TEXT_MAX	65536
 
 static const char	mapped_key = 'm';	/* map()'s listing table */
-#define TEXT_MAX	65536
 
 struct hook_args {
 	int			 ref;
@@ -79,19 +79,18 @@ fb_hook_map(struct fb_rules *r, json_t *listing, struct fb_row *out,
 	memset(&a, 0, sizeof(a));
 	a.ref = r->lua->ref[FB_SCRIPT_MAP];
 	a.listing = listing;
-	r->lua->mapped = NULL;
 	rc = fb_lua_call(r->lua, FB_SCRIPT_MAP, hook_map_call, &a, 1,
 	    FB_LUA_INSTR_CALL, err);
-	if (rc == FB_OK && listing != NULL)
-		r->lua->mapped = listing;	/* keep() reuses its table */
 	if (rc == FB_OK && (rc = fb_hook_to_row(r->lua, base + 1, out, err)) !=
 	    FB_OK)
 		hook_checked(r->lua, err);
 	lua_settop(L, base);
 	if (rc != FB_OK) {
+		hook_forget_mapped(r->lua);
 		fb_row_cleanup(out);
 		fb_rules_call_failed(r, FB_SCRIPT_MAP, err);
-	}
+	} else if (listing != NULL)
+		r->lua->mapped = listing;	/* keep() reuses its table */
 	return (rc);
 }
 
@@ -763,7 +762,13 @@ hook_names(lua_State *L)
 static void
 hook_pending(lua_State *L, json_t *j)
 {
-	(*(struct fb_lua **)lua_getextraspace(L))->pending = j;
+	struct fb_lua	*s = *(struct fb_lua **)lua_getextraspace(L);
+
+	/* One left by an error the script caught itself (score's row reads
+	 * JSON inside the script's own pcall): freed, not overwritten. */
+	if (s->pending != NULL && j != NULL)
+		json_decref(s->pending);
+	s->pending = j;
 }
 
 /* A result refused in C has no Lua traceback: the message stands in. */

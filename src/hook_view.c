@@ -119,8 +119,12 @@ view_row(lua_State *L, struct view *v)
 		return (1);
 	if ((rc = sqlite3_step(v->st)) != SQLITE_ROW) {
 		v->state = VIEW_GONE;
-		return (luaL_error(L, "listing %I is no longer in the shop",
-		    (lua_Integer)v->id));
+		if (rc == SQLITE_DONE)
+			return (luaL_error(L, "listing %I is no longer in the "
+			    "shop", (lua_Integer)v->id));
+		return (luaL_error(L, "listing %I: sqlite: %s",
+		    (lua_Integer)v->id,
+		    sqlite3_errmsg(sqlite3_db_handle(v->st))));
 	}
 	v->state = VIEW_READ;
 	return (1);
@@ -155,6 +159,12 @@ view_pairs(lua_State *L)
 		for (col = 0; col < fb_listing_ncolumns; col++) {
 			if (sqlite3_column_type(v->st, col) == SQLITE_NULL)
 				continue;
+			lua_pushstring(L, fb_listing_columns[col].name);
+			if (lua_rawget(L, 1) != LUA_TNIL) {
+				lua_pop(L, 1);		/* read or set already */
+				continue;
+			}
+			lua_pop(L, 1);
 			lua_pushstring(L, fb_listing_columns[col].name);
 			fb_hook_push_stmt_column(L, v->st, col);
 			lua_rawset(L, 1);

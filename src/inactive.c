@@ -37,9 +37,11 @@ fb_inactive_load(struct fb_db *db, struct fb_err *err)
 		fb_err_set(err, "sqlite: %s", sqlite3_errmsg(db->h));
 		return (FB_ERR);
 	}
+	/* Without a data version to go by (a bare connection), read each
+	 * time. */
 	if (o->ids != NULL && db->st_data_version != NULL &&
 	    o->version == db->version)
-		return (FB_OK);		/* no version to go by: read each time */
+		return (FB_OK);
 	if ((st = fb_db_stmt(db, FB_ST_INACTIVE, "SELECT listing_id FROM "
 	    "listings WHERE is_active = 0 ORDER BY listing_id", err)) == NULL)
 		return (FB_ERR);

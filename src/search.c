@@ -118,7 +118,8 @@ search_total(struct fb_db *db, const struct fb_query *qr,
 		*total = hits->total;
 		return (FB_OK);
 	}
-	if (sql->narrow.len > 0 && fb_inactive_load(db, err) != FB_OK)
+	if (sql->narrow.len > 0 && !qr->include_inactive &&
+	    fb_inactive_load(db, err) != FB_OK)
 		return (FB_ERR);
 	return (search_count(db, sql, total, err));
 }

@@ -1205,9 +1205,13 @@ def main_sections(t, fake):
         t.ok(done > 0 and filled >= done,
              "the listings of the releases done have their genres (%d done, %d listings)"
              % (done, filled))
-        for args in (["--details"], ["--details", "x"], ["--details", "-1"], ["--detail", "3"]):
+        for args, why in ((["--details"], r"--details needs a number .*not ''"),
+                          (["--details", "x"], r"--details needs a number .*not 'x'"),
+                          (["--details", "-1"], r"--details needs a number .*not '-1'"),
+                          (["--detail", "3"], r"unknown option '--detail'")):
             rc, out, err = run_cli(t, cli_env(srv, fake, DATABASE_URL=db), *args)
             t.eq(rc, 2, "sync %s: a usage error, exit 2" % " ".join(args))
+            t.match(err, why, "sync %s: the error names what is wrong" % " ".join(args))
             t.match(err, r"usage: freakinbeats sync \[--dry-run\] \[--details N\]",
                     "sync %s: the usage line" % " ".join(args))
 

@@ -611,17 +611,19 @@ test_keep_reuse(void)
 
 /*
  * score()'s row reads its listing on demand (hook_view.c): pairs() lists
- * every field, a row kept from an earlier call reads nothing more, the
- * metatable is locked, unknown names are nil.
+ * every field and keeps what the script set, a row kept from an earlier
+ * call reads nothing more, the metatable is locked, unknown names are nil.
  */
 static const char	pairs_lua[] =
 	"function score(row, query, relevance)\n"
 	"	local price, n = nil, 0\n"
+	"	row.release_title = 'mine'\n"
 	"	for k, v in pairs(row) do\n"
 	"		n = n + 1\n"
 	"		if k == 'price_value' then price = v end\n"
 	"	end\n"
 	"	if n < 5 then error('pairs listed ' .. n .. ' fields') end\n"
+	"	if row.release_title ~= 'mine' then error('overwritten') end\n"
 	"	return -price\n"
 	"end\n";
 /* The self-check passes a plain table: only a search's row is a view. */

@@ -36,6 +36,10 @@ test_score(void)
 	OK(NEAR(fb_rank_score(cols, offs, 2), 0.0),
 	    "a column out of range counts nothing");
 	OK(NEAR(fb_rank_score(cols, offs, 0), 0.0), "no hits: 0");
+	cols[0] = cols[1] = cols[2] = cols[3] = 5;
+	offs[0] = offs[1] = offs[2] = offs[3] = 0;
+	OK(NEAR(fb_rank_score(cols, offs, 4), 6.0),
+	    "a column counts three matches at most");
 	cols[0] = 1, offs[0] = 0, cols[1] = 5, offs[1] = 0;
 	OK(fb_rank_score(cols, offs, 1) > fb_rank_score(cols + 1, offs + 1, 1) *
 	    5, "an artist hit outweighs a comments hit five times over");
