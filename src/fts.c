@@ -82,37 +82,40 @@ fb_fts_touch_all(struct fb_db *db, struct fb_err *err)
 	n "); INSERT INTO listings_tri (listings_tri, rank) VALUES " \
 	"('hashsize', " n ");"
 
+/* Every listing into both indexes, emptied first. */
+static const char	fts_rebuild_all[] =
+	"DELETE FROM listings_fts; DELETE FROM listings_tri;"
+	FTS_HASHSIZE(FTS_BULK_HASH)
+	"INSERT INTO listings_fts (rowid, " FTS_COLUMNS ")"
+	" SELECT listing_id, " FTS_COLUMNS " FROM listings;"
+	"INSERT INTO listings_tri (rowid, " TRI_COLUMNS ")"
+	" SELECT listing_id, " TRI_COLUMNS " FROM listings;"
+	FTS_HASHSIZE(FTS_DEFAULT_HASH)
+	"UPDATE meta SET value = value + 1 WHERE key = 'data_version';";
+
+/* The touched listings out of both indexes, and back if they exist. */
+static const char	fts_rebuild_touched[] =
+	"DELETE FROM listings_fts WHERE rowid IN "
+	" (SELECT id FROM temp.fts_touched);"
+	"DELETE FROM listings_tri WHERE rowid IN "
+	" (SELECT id FROM temp.fts_touched);"
+	"INSERT INTO listings_fts (rowid, " FTS_COLUMNS ")"
+	" SELECT listing_id, " FTS_COLUMNS " FROM listings"
+	" WHERE listing_id IN (SELECT id FROM temp.fts_touched);"
+	"INSERT INTO listings_tri (rowid, " TRI_COLUMNS ")"
+	" SELECT listing_id, " TRI_COLUMNS " FROM listings"
+	" WHERE listing_id IN (SELECT id FROM temp.fts_touched);"
+	"UPDATE meta SET value = value + 1 WHERE key = 'data_version'"
+	" AND EXISTS (SELECT 1 FROM temp.fts_touched);"
+	"DELETE FROM temp.fts_touched;";
+
 int
 fb_fts_defer_end(struct fb_db *db, struct fb_err *err)
 {
 	int	rc;
 
-	if (db->fts_all)
-		rc = fb_db_exec(db,
-		    "DELETE FROM listings_fts; DELETE FROM listings_tri;"
-		    FTS_HASHSIZE(FTS_BULK_HASH)
-		    "INSERT INTO listings_fts (rowid, " FTS_COLUMNS ")"
-		    " SELECT listing_id, " FTS_COLUMNS " FROM listings;"
-		    "INSERT INTO listings_tri (rowid, " TRI_COLUMNS ")"
-		    " SELECT listing_id, " TRI_COLUMNS " FROM listings;"
-		    FTS_HASHSIZE(FTS_DEFAULT_HASH)
-		    "UPDATE meta SET value = value + 1"
-		    " WHERE key = 'data_version';", err);
-	else
-		rc = fb_db_exec(db,
-		    "DELETE FROM listings_fts WHERE rowid IN "
-		    " (SELECT id FROM temp.fts_touched);"
-		    "DELETE FROM listings_tri WHERE rowid IN "
-		    " (SELECT id FROM temp.fts_touched);"
-		    "INSERT INTO listings_fts (rowid, " FTS_COLUMNS ")"
-		    " SELECT listing_id, " FTS_COLUMNS " FROM listings"
-		    " WHERE listing_id IN (SELECT id FROM temp.fts_touched);"
-		    "INSERT INTO listings_tri (rowid, " TRI_COLUMNS ")"
-		    " SELECT listing_id, " TRI_COLUMNS " FROM listings"
-		    " WHERE listing_id IN (SELECT id FROM temp.fts_touched);"
-		    "UPDATE meta SET value = value + 1 WHERE key = 'data_version'"
-		    " AND EXISTS (SELECT 1 FROM temp.fts_touched);"
-		    "DELETE FROM temp.fts_touched;", err);
+	rc = fb_db_exec(db, db->fts_all ? fts_rebuild_all :
+	    fts_rebuild_touched, err);
 	db->fts_all = 0;
 	if (rc != FB_OK)
 		return (FB_ERR);
