@@ -306,6 +306,16 @@ int	fb_rank_register(sqlite3 *, struct fb_err *);
 double	fb_rank_score(const int *, const int *, int);
 int	fb_parse_money(const char *, int64_t *);
 
+/* json_arena.c: a parsed document's tree in this thread's bump arena;
+ * reset once the tree is dropped, release at the end. */
+struct json_t;
+struct json_error_t;
+
+struct json_t	*fb_json_arena_load(const char *, size_t,
+		    struct json_error_t *);
+void		 fb_json_arena_reset(void);
+void		 fb_json_arena_release(void);
+
 /* search_text.c: words alone in relevance order, counted and ranked in
  * one pass: the best k, best first. */
 struct fb_hit {

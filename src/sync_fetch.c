@@ -46,13 +46,15 @@ fb_sync_fetch(struct fb_sync *s)
 		return (FB_ERR);
 	for (read = 1; read <= READS_MAX; read++) {
 		if ((rc = fetch_all(s)) != FETCH_SHIFTED)
-			return (rc == FETCH_OK ? FB_OK : FB_ERR);
+			break;
 		fb_log(FB_LOG_INFO, "sync: the inventory moved during read %d;"
 		    " reading again from page 1", read);
 	}
-	sync_fail(s, "the inventory kept changing during the run (%d reads); "
-	    "nothing applied", READS_MAX);
-	return (FB_ERR);
+	fb_json_arena_release();
+	if (rc == FETCH_SHIFTED)
+		sync_fail(s, "the inventory kept changing during the run (%d "
+		    "reads); nothing applied", READS_MAX);
+	return (rc == FETCH_OK ? FB_OK : FB_ERR);
 }
 
 /* One read of every page; FETCH_SHIFTED when pages moved under us. */
@@ -118,6 +120,7 @@ fetch_page(struct fb_sync *s, int64_t page, int64_t *pages, int64_t *items)
 		s->pages++;
 	}
 	json_decref(doc);
+	fb_json_arena_reset();
 	return (rc);
 }
 
@@ -179,10 +182,11 @@ fetch_verdict(struct fb_sync *s, struct fb_http *h, const char *what,
 	json_error_t	je;
 
 	if (h->status == 200) {
-		*doc = json_loadb(h->body.data, h->body.len, 0, &je);
+		*doc = fb_json_arena_load(h->body.data, h->body.len, &je);
 		if (*doc != NULL && json_is_object(*doc))
 			return (FB_OK);
 		json_decref(*doc);
+		fb_json_arena_reset();
 		if (attempt < RETRIES_5XX)
 			return (1);
 		sync_fail(s, "%s: invalid JSON (%s at byte %d), %d attempts",
