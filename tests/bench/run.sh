@@ -698,6 +698,13 @@ meta_value() {
 	    "SELECT value FROM meta WHERE key = '$2'" 2>/dev/null || true
 }
 
+# The peak RSS of the last cli_sync, against its target.
+sync_rss_line() {
+	result "  peak RSS" "${T_RSS} MB" \
+	    "of the sync process  target <=$SYNC_RSS_TARGET_MB MB" \
+	    "$(verdict "$T_RSS" "<=" "$SYNC_RSS_TARGET_MB")"
+}
+
 # One CLI sync into $SYNC_DB against the running fake.
 cli_sync() {
 	fake_control '{"op": "clear_log"}'
@@ -748,9 +755,7 @@ bench_sync() {
 		    " target <=$SYNC_TARGET_S s" \
 		    "$(verdict "$T_WALL" "<=" "$SYNC_TARGET_S")"
 	fi
-	result "  peak RSS" "${T_RSS} MB" \
-	    "of the sync process  target <=$SYNC_RSS_TARGET_MB MB" \
-	    "$(verdict "$T_RSS" "<=" "$SYNC_RSS_TARGET_MB")"
+	sync_rss_line
 	result "  fake Discogs" "" "${fake#fake: } (its own time, inside the fetch)"
 	[ "$active" = "$N" ] || result "  listings" MISMATCH \
 	    "$active active listings after the sync, the fake has $N"
@@ -767,9 +772,7 @@ bench_sync() {
 		    "CPU ${T_CPU} s) $s  target <=$RESYNC_TARGET_S s" \
 		    "$(verdict "$T_WALL" "<=" "$RESYNC_TARGET_S")"
 	fi
-	result "  peak RSS" "${T_RSS} MB" \
-	    "of the sync process  target <=$SYNC_RSS_TARGET_MB MB" \
-	    "$(verdict "$T_RSS" "<=" "$SYNC_RSS_TARGET_MB")"
+	sync_rss_line
 	result "  fake Discogs" "" "${fake#fake: }"
 	pass=MISS
 	[ -n "$dv0" ] && [ "$dv0" = "$dv1" ] && pass=PASS

@@ -639,6 +639,8 @@ static const char	kept_lua[] =
 	"	return -row.price_value\n"
 	"end\n";
 
+static void	test_view_gone(struct fb_db *, struct fb_rules *);
+
 static void
 test_view(void)
 {
@@ -671,9 +673,46 @@ test_view(void)
 	    "nothing more during later calls; unknown keys are nil");
 	EQ_INT(fb_lua_top(r.lua), 0, "stack balanced after the view");
 	fb_search_set_rules(NULL);
+	test_view_gone(&db, &r);
 	fb_rules_cleanup(&r);
 	fb_db_close(&db);
 	shipped();
+}
+
+/*
+ * A candidate whose listing is gone by the time score() reads it: a
+ * script that reads a field fails naming the listing; one that reads
+ * nothing never touches the database and succeeds.
+ */
+static void
+test_view_gone(struct fb_db *db, struct fb_rules *r)
+{
+	struct fb_err	 err = { 0, "" };
+	sqlite3_stmt	*st;
+	char		 sql[2200];
+	double		 score = 0;
+
+	(void)snprintf(sql, sizeof(sql), "SELECT %s FROM listings WHERE "
+	    "listing_id = ?", fb_listing_select_list());
+	if ((st = fb_db_prepare(db, sql, &err)) == NULL) {
+		OK(0, "the by-id statement");
+		return;
+	}
+	sqlite3_bind_int64(st, 1, 999);
+	EQ_INT(fb_hook_score(r, st, 999, "dub", 3.0, &score, &err), FB_ERR,
+	    "reading a field of a listing that is gone fails");
+	OK(strstr(err.msg, "listing 999 is no longer in the shop") != NULL,
+	    "the error names the listing");
+	sqlite3_reset(st);
+	fb_rules_cleanup(r);
+	put("ranking.lua", "function score(row, q, rel) return rel end\n");
+	init(r);
+	fb_err_clear(&err);
+	EQ_INT(fb_hook_score(r, st, 999, "dub", 3.0, &score, &err), FB_OK,
+	    "a score that reads no field never reads the listing");
+	OK(score == 3.0, "and gives its relevance back");
+	EQ_INT(fb_lua_top(r->lua), 0, "stack balanced after a gone listing");
+	sqlite3_finalize(st);
 }
 
 /* The first ```lua block after heading in scripts/README.md, as name. */
