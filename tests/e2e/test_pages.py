@@ -14,7 +14,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
-from fbtest import REPO, TAP, Pinned, listing, parse_response, run_startup  # noqa: E402
+from fbtest import REPO, TAP, Pinned, listing, parse_response, repo_cwd, run_startup  # noqa: E402,E501
 
 ADMIN = "pages-admin-pass"
 PAGES = ("/", "/detail/4100000001", "/cart", "/admin")
@@ -31,17 +31,7 @@ TRAVERSALS = (
 def make_cwd(t, shop_json):
     """A working directory like the repository's with its own shop.json
     (None: none at all)."""
-    d = t.tmpdir()
-    for name in ("kore.conf", "build", "scripts", "src"):
-        os.symlink(os.path.join(REPO, name), os.path.join(d, name))
-    os.mkdir(os.path.join(d, "conf"))
-    for name in os.listdir(os.path.join(REPO, "conf")):
-        if name not in ("shop.json", "cert"):
-            os.symlink(os.path.join(REPO, "conf", name), os.path.join(d, "conf", name))
-    if shop_json is not None:
-        with open(os.path.join(d, "conf", "shop.json"), "w") as f:
-            f.write(shop_json)
-    return d
+    return repo_cwd(t, {"shop.json": shop_json}, skip=("cert",))
 
 
 def csp_directives(value):

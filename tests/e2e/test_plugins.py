@@ -16,7 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from fbtest import REPO, CLI, TAP, listing, parse_response  # noqa: E402
+from fbtest import REPO, CLI, TAP, listing, parse_response, repo_cwd  # noqa: E402
 
 FIXTURES = os.path.join(REPO, "build", "tests", "plugins")
 FIXTURE_NAMES = ("ok", "abi_major", "abi_minor", "no_entry", "wrong_name",
@@ -69,18 +69,7 @@ def ensure_fixtures(t):
 def plugin_cwd(t, conf_text):
     """A working directory like the repository's with its own plugins.conf
     (None: no plugins.conf at all)."""
-    d = t.tmpdir()
-    for name in ("kore.conf", "build", "scripts"):
-        if os.path.exists(os.path.join(REPO, name)):
-            os.symlink(os.path.join(REPO, name), os.path.join(d, name))
-    os.mkdir(os.path.join(d, "conf"))
-    for name in os.listdir(os.path.join(REPO, "conf")):
-        if name != "plugins.conf":
-            os.symlink(os.path.join(REPO, "conf", name), os.path.join(d, "conf", name))
-    if conf_text is not None:
-        with open(os.path.join(d, "conf", "plugins.conf"), "w") as f:
-            f.write(conf_text)
-    return d
+    return repo_cwd(t, {"plugins.conf": conf_text})
 
 
 def plugins_by_name(srv):

@@ -449,6 +449,26 @@ class Server:
         return raw_request(self.host, port, data, tls, timeout, context)
 
 
+def repo_cwd(t, files, skip=()):
+    """A working directory like the repository's: kore.conf, build/,
+    scripts/ and src/ linked, conf/ a folder of links to the repository's
+    conf/ files except those named in files or skip, then each name of
+    files written into conf/ with its text (None: left out)."""
+    d = t.tmpdir()
+    for name in ("kore.conf", "build", "scripts", "src"):
+        if os.path.exists(os.path.join(REPO, name)):
+            os.symlink(os.path.join(REPO, name), os.path.join(d, name))
+    os.mkdir(os.path.join(d, "conf"))
+    for name in os.listdir(os.path.join(REPO, "conf")):
+        if name not in files and name not in skip:
+            os.symlink(os.path.join(REPO, "conf", name), os.path.join(d, "conf", name))
+    for name, text in files.items():
+        if text is not None:
+            with open(os.path.join(d, "conf", name), "w") as f:
+                f.write(text)
+    return d
+
+
 def run_startup(tmp, env=None, cwd=None, unset=(), timeout=20):
     """Start the server expecting start-up to fail.  Returns (exit status,
     or None if it was still running after timeout seconds, and the log)."""
