@@ -34,7 +34,7 @@ CORE_SRC := src/err.c src/buf.c src/log.c src/timeutil.c src/env.c \
 	    src/listing.c src/listing_page.c src/tls.c src/query.c \
 	    src/rank.c src/inactive.c src/search.c src/search_text.c \
 	    src/csv.c src/import.c src/facets.c \
-	    src/fts.c src/pacer.c src/discogs.c src/json_arena.c \
+	    src/fts.c src/fts_build.c src/pacer.c src/discogs.c src/json_arena.c \
 	    src/sync_fetch.c src/sync_stage.c \
 	    src/sync_apply.c src/sync_run.c src/enrich.c \
 	    src/row.c src/script.c src/script_api.c src/hook.c src/hook_view.c \

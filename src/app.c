@@ -55,6 +55,7 @@ kore_parent_configure(int argc, char **argv)
 	if (fb_config_load(&fb_cfg, &err) != FB_OK)
 		app_fail("%s", err.msg);
 	app_bind();
+	fb_db_global_init();
 	app_migrate();
 	if (fb_metrics_init(&err) != FB_OK)
 		app_fail("%s", err.msg);

@@ -166,6 +166,8 @@ struct fb_db {
 	struct fb_order	order[2];			/* [include_inactive] */
 	struct fb_order	inactive;			/* inactive.c */
 	int		fts_all;	/* fts.c: every listing touched */
+	struct fb_fts_build *fts_build;	/* fts_build.c, during an import */
+	int		is_solo;	/* fb_db_solo_begin() */
 	sqlite3_stmt	*cache[FB_ST_MAX];		/* see fb_db_stmt() */
 	sqlite3_stmt	*st_version;
 	sqlite3_stmt	*st_data_version;
@@ -176,6 +178,7 @@ struct fb_db {
 
 #define FB_DB_BUSY_TIMEOUT_MS	5000
 
+void	fb_db_global_init(void);
 int	fb_db_open(struct fb_db *, const char *, struct fb_err *);
 int	fb_db_prepare_version(struct fb_db *, struct fb_err *);
 void	fb_db_close(struct fb_db *);
@@ -191,6 +194,8 @@ int	fb_db_meta_set(struct fb_db *, const char *, int64_t,
 int	fb_db_begin(struct fb_db *, struct fb_err *);
 int	fb_db_commit(struct fb_db *, struct fb_err *);
 void	fb_db_rollback(struct fb_db *);
+int	fb_db_solo_begin(struct fb_db *);
+void	fb_db_solo_end(struct fb_db *);
 
 /* db_migrate.c: schema steps keyed by PRAGMA user_version. */
 int	fb_db_migrate(struct fb_db *, struct fb_err *);
@@ -201,6 +206,22 @@ int	fb_fts_defer_begin(struct fb_db *, struct fb_err *);
 int	fb_fts_touch(struct fb_db *, int64_t, struct fb_err *);
 int	fb_fts_touch_all(struct fb_db *, struct fb_err *);
 int	fb_fts_defer_end(struct fb_db *, struct fb_err *);
+
+/* fts_build.c: an import's word indexes, built on a second core. */
+#define FB_FTS_NFIELDS		8
+extern const char *const fb_fts_fields[FB_FTS_NFIELDS];
+
+struct fb_fts_row {
+	int64_t		id;
+	const char	*v[FB_FTS_NFIELDS];		/* NULL: SQL NULL */
+	size_t		n[FB_FTS_NFIELDS];
+};
+
+int	fb_fts_field(const char *);
+int	fb_fts_build_begin(struct fb_db *, struct fb_err *);
+void	fb_fts_build_row(struct fb_db *, const struct fb_fts_row *);
+int	fb_fts_build_end(struct fb_db *, struct fb_err *);
+void	fb_fts_build_free(struct fb_db *);
 
 /* listing.c: a listing row <-> JSON; the column list is defined there. */
 #define FB_COL_TEXT		1	/* TEXT, rendered as string or null */
@@ -364,6 +385,7 @@ struct fb_import_stats {
 	int64_t		rows, added, updated, unchanged, skipped;
 	double		seconds;
 	const char	*format;			/* static */
+	int		is_solo;	/* wrote through a rollback journal */
 };
 
 struct fb_import_cb {

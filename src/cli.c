@@ -40,6 +40,7 @@ main(int argc, char **argv)
 {
 	const struct command	*c;
 
+	fb_db_global_init();
 	if (argc < 2)
 		return (cli_usage(stderr));
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||

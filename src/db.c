@@ -20,6 +20,18 @@
 static int	db_check_path(const char *, struct fb_err *);
 static int	db_pragmas(struct fb_db *, struct fb_err *);
 
+/*
+ * Process-wide, before the first connection: SQLite's memory statistics
+ * take one global mutex on every allocation, which two threads writing
+ * at once (an import and its index builder) fight over; nothing here
+ * reads them.
+ */
+void
+fb_db_global_init(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int
 fb_db_open(struct fb_db *db, const char *path, struct fb_err *err)
 {
@@ -66,6 +78,7 @@ fb_db_close(struct fb_db *db)
 {
 	int	i;
 
+	fb_fts_build_free(db);
 	for (i = 0; i < FB_ST_MAX; i++)
 		sqlite3_finalize(db->cache[i]);
 	fb_order_cleanup(&db->order[0]);
@@ -211,6 +224,50 @@ fb_db_rollback(struct fb_db *db)
 {
 	if (!sqlite3_get_autocommit(db->h))
 		(void)sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/*
+ * A bulk writer alone with the database (no other connection has it
+ * open: SQLite then grants the exclusive lock that leaving WAL needs)
+ * writes each page once, through a rollback journal with full syncs,
+ * instead of into the WAL and again at the checkpoint.  Anybody there
+ * keeps it in WAL, and nobody waits: the attempt does not retry.  Until
+ * fb_db_solo_end() a connection that arrives waits for the writer's
+ * commit, as it would for any rollback-journal writer.  Returns 1 when
+ * the connection went solo.
+ */
+int
+fb_db_solo_begin(struct fb_db *db)
+{
+	sqlite3_stmt	*st;
+	int		 is_solo = 0;
+
+	sqlite3_busy_timeout(db->h, 0);
+	if ((st = fb_db_prepare(db, "PRAGMA journal_mode = DELETE", NULL)) !=
+	    NULL && sqlite3_step(st) == SQLITE_ROW)
+		is_solo = strcmp((const char *)sqlite3_column_text(st, 0),
+		    "delete") == 0;
+	sqlite3_finalize(st);
+	sqlite3_busy_timeout(db->h, FB_DB_BUSY_TIMEOUT_MS);
+	if (is_solo && fb_db_exec(db, "PRAGMA synchronous = FULL", NULL) !=
+	    FB_OK)
+		is_solo = 0;
+	db->is_solo = is_solo;
+	return (is_solo);
+}
+
+/* Back to WAL after the commit or rollback. */
+void
+fb_db_solo_end(struct fb_db *db)
+{
+	if (!db->is_solo)
+		return;
+	db->is_solo = 0;
+	if (fb_db_exec(db, "PRAGMA journal_mode = WAL", NULL) != FB_OK ||
+	    fb_db_exec(db, "PRAGMA synchronous = NORMAL", NULL) != FB_OK)
+		fb_log(FB_LOG_WARN, "database left in rollback-journal mode: "
+		    "%s (the next connection puts WAL back)",
+		    sqlite3_errmsg(db->h));
 }
 
 /* Prepares the version statements; needs the schema, so call it after

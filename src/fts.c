@@ -8,9 +8,10 @@
  * indexes and the ones that still exist come back, two statements per
  * index, and the data version moves once if anything was touched.  When
  * the listings start empty (or fb_fts_touch_all() says every one is
- * touched) the end rebuilds both indexes whole instead.  Nothing here
- * commits: a rollback undoes it all with the rest (the caller rolls back
- * when defer_end fails, so meta.fts_deferred never stays 1).
+ * touched) the end rebuilds both indexes whole instead, or puts in
+ * place the ones an importer built alongside (fts_build.c).  Nothing
+ * here commits: a rollback undoes it all with the rest (the caller rolls
+ * back when defer_end fails, so meta.fts_deferred never stays 1).
  */
 #include "app.h"
 
@@ -114,8 +115,13 @@ fb_fts_defer_end(struct fb_db *db, struct fb_err *err)
 {
 	int	rc;
 
-	rc = fb_db_exec(db, db->fts_all ? fts_rebuild_all :
-	    fts_rebuild_touched, err);
+	if (db->fts_build != NULL)
+		rc = fb_fts_build_end(db, err) == FB_OK ? fb_db_exec(db,
+		    "UPDATE meta SET value = value + 1 WHERE key = "
+		    "'data_version';", err) : FB_ERR;
+	else
+		rc = fb_db_exec(db, db->fts_all ? fts_rebuild_all :
+		    fts_rebuild_touched, err);
 	db->fts_all = 0;
 	if (rc != FB_OK)
 		return (FB_ERR);

@@ -9,6 +9,11 @@
  * and skipped; with FB_IMPORT_STRICT any bad row rolls everything back.
  * A dry run does all the work and rolls back, so its report is exact.
  * Columns a file does not carry are left as they are.
+ *
+ * An import that writes the whole shop (it was empty, or --clear-db)
+ * builds the word indexes on a second core (fts_build.c) and, when no
+ * other connection has the database open, writes through a rollback
+ * journal instead of the WAL (fb_db_solo_begin()).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -58,6 +63,7 @@ struct target {
 	int		field;			/* CSV field index */
 	int		column;			/* index in fb_listing_columns */
 	int		is_primary;		/* first item of a list */
+	int		fts;			/* in fb_fts_fields, or -1 */
 };
 
 struct import {
@@ -71,6 +77,7 @@ struct import {
 	struct target		 targets[MAX_TARGETS];
 	sqlite3_stmt		*st_upsert;
 	int64_t			 cur_id;
+	struct fb_fts_row	 fts_row;		/* the row's text */
 	char			 now[32];
 };
 
@@ -114,6 +121,9 @@ fb_import_file(struct fb_db *db, const char *path, int flags,
 		fb_err_set(err, "%s: %s", path, strerror(errno));
 		return (FB_ERR);
 	}
+	/* Read front to back: ask the kernel for the whole file now. */
+	(void)madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
+	(void)madvise(map, (size_t)st.st_size, MADV_WILLNEED);
 	rc = fb_import_buffer(db, map, (size_t)st.st_size, path, flags, cb,
 	    stats, err);
 	munmap(map, (size_t)st.st_size);
@@ -143,11 +153,15 @@ fb_import_buffer(struct fb_db *db, const char *data, size_t len,
 		fb_err_set(err, "%s: %s", name, msg);
 		goto done;
 	}
+	if ((flags & FB_IMPORT_CLEAR) ||
+	    fb_db_count(db, "SELECT NOT EXISTS (SELECT 1 FROM listings)") == 1)
+		stats->is_solo = fb_db_solo_begin(db);
 	if (fb_db_begin(db, err) != FB_OK)
 		goto done;
 	if (fb_fts_defer_begin(db, err) != FB_OK ||
 	    ((flags & FB_IMPORT_CLEAR) && (fb_fts_touch_all(db, err) != FB_OK ||
 	    fb_db_exec(db, "DELETE FROM listings", err) != FB_OK)) ||
+	    (db->fts_all && fb_fts_build_begin(db, err) != FB_OK) ||
 	    import_prepare(&im, err) != FB_OK ||
 	    import_rows(&im, &csv, flags) != FB_OK ||
 	    fb_fts_defer_end(db, err) != FB_OK) {
@@ -163,6 +177,8 @@ fb_import_buffer(struct fb_db *db, const char *data, size_t len,
 	}
 	rc = FB_OK;
 done:
+	fb_fts_build_free(db);
+	fb_db_solo_end(db);
 	sqlite3_finalize(im.st_upsert);
 	for (i = 0; i < im.n_fields; i++)
 		free(im.names[i]);
@@ -272,6 +288,7 @@ import_add_target(struct import *im, int field, const char *column,
 	if (strcmp(column, "listing_id") == 0)
 		im->id_target = im->n_targets;
 	im->targets[im->n_targets].field = field;
+	im->targets[im->n_targets].fts = fb_fts_field(column);
 	im->targets[im->n_targets].column = c;
 	im->targets[im->n_targets++].is_primary = is_primary;
 	return (FB_OK);
@@ -354,8 +371,8 @@ import_row(struct import *im, struct fb_csv *csv, char *msg, size_t len)
 		    "%d", csv->row_line, im->n_fields, csv->n_fields);
 		return (FB_ERR);
 	}
-	sqlite3_reset(im->st_upsert);
-	sqlite3_clear_bindings(im->st_upsert);
+	sqlite3_reset(im->st_upsert);		/* every row binds them all */
+	memset(im->fts_row.v, 0, sizeof(im->fts_row.v));
 	for (i = 0; i < im->n_targets; i++) {
 		if (import_bind(im, csv, i + 1, &im->targets[i], msg, len) !=
 		    FB_OK)
@@ -379,6 +396,10 @@ import_row(struct import *im, struct fb_csv *csv, char *msg, size_t len)
 		im->stats->added++;
 	else
 		im->stats->updated++;
+	if (im->db->fts_build != NULL) {
+		im->fts_row.id = im->cur_id;
+		fb_fts_build_row(im->db, &im->fts_row);
+	}
 	if (fb_fts_touch(im->db, im->cur_id, &err) != FB_OK) {
 		(void)snprintf(msg, len, "line %d: %s", csv->row_line,
 		    err.msg);
@@ -448,6 +469,10 @@ import_bind(struct import *im, struct fb_csv *csv, int pos,
 		if (t->is_primary && (end = memchr(v, ',', n)) != NULL)
 			n = (size_t)(end - v);
 		sqlite3_bind_text(st, pos, v, (int)n, SQLITE_STATIC);
+		if (t->fts >= 0) {
+			im->fts_row.v[t->fts] = v;
+			im->fts_row.n[t->fts] = n;
+		}
 		return (FB_OK);
 	}
 	(void)snprintf(msg, len, "line %d: %s: '%s' is not %s",

@@ -614,6 +614,34 @@ bench_import() {
 	run_timed "$OUT/import.out" "$OUT/import.err" "" \
 	    env DATABASE_URL="$idb" LOG_LEVEL=warning "$CLI" import "$csv"
 	import_line "re-import (no change)" "" "unchanged"
+	import_beside_reader "$csv" "$idb"
+}
+
+# The first import had the database to itself, so it wrote through a
+# rollback journal (src/db.c); with a reader holding the database open
+# (a running server) an import stays in WAL.  This one shows that path:
+# the whole shop again with --clear-db, beside an open connection.
+import_beside_reader() {
+	local csv=$1 idb=$2 holder log=$OUT/holder.log deadline
+	note "--clear-db import beside another open connection (WAL)"
+	"$PY" -c 'import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1])
+c.execute("SELECT count(*) FROM listings").fetchone()
+print("open", flush=True)
+time.sleep(600)' "$idb" >"$log" 2>&1 &
+	holder=$!
+	deadline=$((${EPOCHREALTIME/./} + 10000000))
+	until grep -q '^open' "$log"; do
+		[ "${EPOCHREALTIME/./}" -lt "$deadline" ] && kill -0 "$holder" ||
+			die "the reader beside the import did not start: $(cat "$log")"
+		sleep 0.05
+	done
+	run_timed "$OUT/import.out" "$OUT/import.err" "" \
+	    env DATABASE_URL="$idb" LOG_LEVEL=warning "$CLI" import \
+	    --clear-db "$csv"
+	kill "$holder" 2>/dev/null
+	wait "$holder" 2>/dev/null || true
+	import_line "--clear-db beside a reader (WAL)" "" "added"
 }
 
 # One import's line from the CLI's summary and timed.py's numbers; the

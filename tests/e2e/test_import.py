@@ -589,6 +589,12 @@ def main(t):
              "--clear-db: an old listing is not found by search either")
         t.eq(sorted(y["listing_id"] for y in srv.get("/api/search?q=fresh").json_or_none() or []),
              ["6001", "6002"], "--clear-db: the new listings are searchable")
+        t.eq(sorted(y["listing_id"] for y in
+                    srv.get("/api/search?label=&artist=&q=fresh+one").json_or_none() or []),
+             ["6001"], "--clear-db: both words of a title match one listing")
+        with open(db, "rb") as f:
+            f.seek(18)
+            t.eq(list(f.read(2)), [2, 2], "--clear-db while serving: the database is in WAL")
 
     t.no_crash(srv, "no worker died during the imports")
 

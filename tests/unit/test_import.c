@@ -1,7 +1,9 @@
 /*
  * import.c: both formats, every kind of bad row, idempotence (updated_at
  * stays), --dry-run, --strict and --clear-db, 64-bit ids and unicode, an
- * empty shop's whole-index rebuild and a listing twice in one file.
+ * empty shop's whole-index rebuild and a listing twice in one file; the
+ * word indexes a whole-shop import builds on a second core (fts_build.c)
+ * and its rollback journal when the database is its own (db.c).
  */
 #include <stdlib.h>
 #include <unistd.h>
@@ -172,15 +174,205 @@ test_empty_start(struct fb_db *db)
 	    "listings_tri MATCH 'moondo'"), 1, "the trigram index has it");
 	EQ_INT(count(db, "SELECT count(*) FROM listings_fts"), 2,
 	    "two rows in the word index");
-	EQ_INT(count(db, "SELECT v FROM listings_fts_config WHERE k = "
-	    "'hashsize'"), 1048576, "word index: default write buffer again");
-	EQ_INT(count(db, "SELECT v FROM listings_tri_config WHERE k = "
-	    "'hashsize'"), 1048576, "trigram index: default write buffer again");
+	EQ_INT(count(db, "SELECT count(*) FROM listings_fts_config WHERE k = "
+	    "'hashsize' AND v <> 1048576"), 0,
+	    "word index: no bulk write buffer left");
+	EQ_INT(count(db, "SELECT count(*) FROM listings_tri_config WHERE k = "
+	    "'hashsize' AND v <> 1048576"), 0,
+	    "trigram index: no bulk write buffer left");
 	EQ_INT(count(db, "SELECT value FROM meta WHERE key = 'fts_deferred'"),
 	    0, "the triggers are back on");
 	EQ_INT(run(db, twice, 0, &s), FB_OK, "again, into a full shop");
 	OK(s.added == 0 && s.updated == 2 && s.unchanged == 1,
 	    "again: 701 changes twice (its two versions), 702 is unchanged");
+}
+
+static char *
+text(struct fb_db *db, const char *sql)
+{
+	static char	out[8192];
+	sqlite3_stmt	*st = fb_db_prepare(db, sql, NULL);
+
+	(void)snprintf(out, sizeof(out), "(no row)");
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+		(void)snprintf(out, sizeof(out), "%s",
+		    sqlite3_column_text(st, 0) != NULL ?
+		    (const char *)sqlite3_column_text(st, 0) : "(null)");
+	sqlite3_finalize(st);
+	return (out);
+}
+
+#define TRIGGERS	"SELECT group_concat(sql, ';') FROM (SELECT sql FROM " \
+			"sqlite_schema WHERE type = 'trigger' ORDER BY name)"
+
+/* Both indexes consistent, and holding exactly what the listings hold. */
+static void
+check_indexes(struct fb_db *db, const char *when)
+{
+	char	what[128];
+
+	(void)snprintf(what, sizeof(what), "%s: word index integrity", when);
+	EQ_INT(fb_db_exec(db, "INSERT INTO listings_fts (listings_fts) "
+	    "VALUES ('integrity-check')", NULL), FB_OK, what);
+	(void)snprintf(what, sizeof(what), "%s: trigram index integrity", when);
+	EQ_INT(fb_db_exec(db, "INSERT INTO listings_tri (listings_tri) "
+	    "VALUES ('integrity-check')", NULL), FB_OK, what);
+	(void)snprintf(what, sizeof(what), "%s: every listing, as it is, in "
+	    "both indexes", when);
+	EQ_INT(count(db, "SELECT count(*) FROM listings l LEFT JOIN "
+	    "listings_fts f ON f.rowid = l.listing_id LEFT JOIN listings_tri t "
+	    "ON t.rowid = l.listing_id WHERE f.rowid IS NULL OR t.rowid IS "
+	    "NULL OR f.release_title IS NOT l.release_title OR f.artist_names "
+	    "IS NOT l.artist_names OR f.label_names IS NOT l.label_names OR "
+	    "f.catalog_number IS NOT l.catalog_number OR f.barcode IS NOT "
+	    "l.barcode OR f.comments IS NOT l.comments OR t.genres IS NOT "
+	    "l.genres OR t.format_names IS NOT l.format_names OR "
+	    "t.artist_names IS NOT l.artist_names OR t.label_names IS NOT "
+	    "l.label_names") +
+	    count(db, "SELECT (SELECT count(*) FROM listings_fts) + (SELECT "
+	    "count(*) FROM listings_tri) - 2 * (SELECT count(*) FROM "
+	    "listings)"), 0, what);
+}
+
+/* n listings with every indexed column, 300 bytes of comments each. */
+static char *
+big_csv(int n, const char *word)
+{
+	struct fb_buf	b;
+	int		i;
+
+	fb_buf_init(&b, 1024);
+	fb_buf_appends(&b, "listing_id,release_title,artist_names,label_names,"
+	    "catalog_number,barcode,comments,genres,format_names,price_value\n");
+	for (i = 1; i <= n; i++)
+		fb_buf_appendf(&b, "%d,%s %d,Artist %d,Label %d,CAT-%d,%d,"
+		    "\"%0300d\",Jazz,\"Vinyl, LP\",1.00\n", 1000 + i, word, i,
+		    i, i % 7, i, 5000000 + i, i);
+	return (fb_buf_cstr(&b));		/* the caller frees b.data */
+}
+
+/*
+ * An import that writes the whole shop builds both indexes beside the
+ * listings and swaps them in: more rows than one batch, the triggers
+ * back as they were and working, the data version moved once.
+ */
+static void
+test_bulk_index(struct fb_db *db)
+{
+	struct fb_import_stats	s;
+	char			triggers[8192], *csv = big_csv(3000, "Quokka");
+	int64_t			version;
+
+	fb_db_exec(db, "DELETE FROM listings", NULL);
+	(void)snprintf(triggers, sizeof(triggers), "%s", text(db, TRIGGERS));
+	version = count(db, "SELECT value FROM meta WHERE key = "
+	    "'data_version'");
+	EQ_INT(run(db, csv, 0, &s), FB_OK, "3000 listings (1 MB) into an "
+	    "empty shop");
+	EQ_INT(s.added, 3000, "all added");
+	check_indexes(db, "empty shop");
+	EQ_INT(count(db, "SELECT count(*) FROM listings_fts WHERE listings_fts "
+	    "MATCH 'quokka'"), 3000, "every row found by a word");
+	EQ_INT(count(db, "SELECT rowid FROM listings_fts WHERE listings_fts "
+	    "MATCH '\"quokka 2999\"'"), 3999, "a row of a late batch");
+	EQ_INT(count(db, "SELECT count(*) FROM listings_tri WHERE listings_tri "
+	    "MATCH 'label_names : \"bel 3\"'"), 3000 / 7 + 1,
+	    "trigrams of a column");
+	EQ_STR(text(db, TRIGGERS), triggers, "the triggers are back, the same");
+	EQ_INT(count(db, "SELECT value FROM meta WHERE key = 'data_version'"),
+	    version + 1, "the data version moved once");
+	fb_db_exec(db, "UPDATE listings SET release_title = 'Zebra Crossing' "
+	    "WHERE listing_id = 1001", NULL);
+	EQ_INT(count(db, "SELECT rowid FROM listings_fts WHERE listings_fts "
+	    "MATCH 'zebra'"), 1001, "a later write reaches the index (trigger)");
+	free(csv);
+	csv = big_csv(40, "Wombat");
+	EQ_INT(run(db, csv, FB_IMPORT_CLEAR, &s), FB_OK, "--clear-db");
+	check_indexes(db, "--clear-db");
+	EQ_INT(count(db, "SELECT count(*) FROM listings_fts WHERE listings_fts "
+	    "MATCH 'quokka OR zebra'"), 0, "the old shop's words are gone");
+	EQ_INT(count(db, "SELECT count(*) FROM listings_fts WHERE listings_fts "
+	    "MATCH 'wombat'"), 40, "the new shop's are there");
+	free(csv);
+}
+
+/* A failed or dry whole-shop import leaves listings, indexes, triggers. */
+static void
+test_bulk_rollback(struct fb_db *db)
+{
+	struct fb_import_stats	s;
+	char			triggers[8192];
+
+	(void)snprintf(triggers, sizeof(triggers), "%s", text(db, TRIGGERS));
+	EQ_INT(run(db, bad, FB_IMPORT_CLEAR | FB_IMPORT_STRICT, &s), FB_OK,
+	    "--clear-db --strict with bad rows");
+	EQ_INT(count(db, "SELECT count(*) FROM listings_fts WHERE listings_fts "
+	    "MATCH 'wombat'"), 40, "--strict: the old shop and index stay");
+	EQ_INT(run(db, twice, FB_IMPORT_CLEAR | FB_IMPORT_DRY_RUN, &s), FB_OK,
+	    "--clear-db --dry-run");
+	EQ_INT(count(db, "SELECT count(*) FROM listings"), 40,
+	    "--dry-run: the old shop stays");
+	check_indexes(db, "after a rollback");
+	EQ_STR(text(db, TRIGGERS), triggers, "the triggers are still there");
+	EQ_STR(text(db, "PRAGMA journal_mode"), "wal", "and the WAL");
+}
+
+/*
+ * Alone with the database, a whole-shop import writes through a rollback
+ * journal; with another connection there it stays in WAL.  Either way
+ * the database is in WAL afterwards and the other side sees the rows.
+ */
+static void
+test_solo(struct fb_db *db, const char *path)
+{
+	struct fb_import_stats	s;
+	struct fb_db		other;
+	struct fb_err		err = { 0, "" };
+
+	EQ_INT(run(db, twice, FB_IMPORT_CLEAR, &s), FB_OK, "alone");
+	EQ_INT(s.is_solo, 1, "alone: through a rollback journal");
+	EQ_STR(text(db, "PRAGMA journal_mode"), "wal", "alone: WAL again");
+	EQ_INT(run(db, twice, 0, &s), FB_OK, "alone, a shop with listings");
+	EQ_INT(s.is_solo, 0, "not a whole-shop import: WAL");
+	EQ_INT(fb_db_open(&other, path, &err), FB_OK, "another connection");
+	EQ_INT(count(&other, "SELECT count(*) FROM listings"), 2,
+	    "it reads the shop");
+	EQ_INT(run(db, flat, FB_IMPORT_CLEAR, &s), FB_OK, "beside it");
+	EQ_INT(s.is_solo, 0, "beside another connection: WAL");
+	EQ_INT(count(&other, "SELECT count(*) FROM listings WHERE listing_id "
+	    "IN (3639550236, 9007199254740993)"), 2,
+	    "the other connection sees the new shop");
+	check_indexes(db, "beside another connection");
+	fb_db_close(&other);
+	EQ_STR(text(db, "PRAGMA journal_mode"), "wal", "still WAL");
+}
+
+/* The builder cannot start: the import says why and changes nothing. */
+static void
+test_bulk_broken(const char *dir)
+{
+	struct fb_db	db;
+	struct fb_err	err = { 0, "" };
+	struct fb_import_stats s;
+	char		path[128];
+	int		rc;
+
+	(void)snprintf(path, sizeof(path), "%s/broken.db", dir);
+	if (fb_db_open(&db, path, &err) != FB_OK ||
+	    fb_db_migrate(&db, &err) != FB_OK) {
+		OK(0, "a second database");
+		return;
+	}
+	fb_db_exec(&db, "DROP TABLE listings_tri", NULL);
+	rc = fb_import_buffer(&db, twice, strlen(twice), "t.csv", 0, &cb, &s,
+	    &err);
+	EQ_INT(rc, FB_ERR, "no trigram index: the import fails");
+	EQ_STR(err.msg, "fts build: no table listings_tri", "and names it");
+	EQ_INT(count(&db, "SELECT count(*) FROM listings"), 0, "nothing written");
+	EQ_INT(count(&db, "SELECT count(*) FROM sqlite_schema WHERE type = "
+	    "'trigger'"), 7, "the triggers stay");
+	EQ_STR(text(&db, "PRAGMA journal_mode"), "wal", "WAL stays");
+	fb_db_close(&db);
 }
 
 int
@@ -190,6 +382,7 @@ main(void)
 	struct fb_err	err = { 0, "" };
 	char		dir[] = "/tmp/fb_test_import_XXXXXX", path[64];
 
+	fb_db_global_init();
 	if (mkdtemp(dir) == NULL)
 		return (1);
 	(void)snprintf(path, sizeof(path), "%s/t.db", dir);
@@ -200,6 +393,12 @@ main(void)
 	test_bad_rows(&db);
 	test_modes(&db);
 	test_empty_start(&db);
+	EQ_INT(fb_fts_field("barcode"), 4, "fts field: barcode");
+	EQ_INT(fb_fts_field("price_value"), -1, "fts field: not indexed");
+	test_bulk_index(&db);
+	test_bulk_rollback(&db);
+	test_solo(&db, path);
+	test_bulk_broken(dir);
 	fb_db_close(&db);
 	(void)snprintf(path, sizeof(path), "rm -rf %s", dir);
 	if (system(path) != 0)
