@@ -13,6 +13,7 @@
 
 static int	csv_field(struct fb_csv *, struct fb_err *);
 static int	csv_quoted(struct fb_csv *, struct fb_err *);
+static void	csv_take(struct fb_csv *, const char *, const char *);
 static void	csv_skip_line(struct fb_csv *);
 static int	csv_at_eol(struct fb_csv *);
 
@@ -92,24 +93,33 @@ csv_field(struct fb_csv *c, struct fb_err *err)
 	return (FB_OK);
 }
 
+/* Copies [from, to) of a quoted field, counting the line breaks in it. */
+static void
+csv_take(struct fb_csv *c, const char *from, const char *to)
+{
+	const char	*nl;
+
+	fb_buf_append(&c->buf, from, (size_t)(to - from));
+	while ((nl = memchr(from, '\n', (size_t)(to - from))) != NULL) {
+		c->line++;
+		from = nl + 1;
+	}
+}
+
 static int
 csv_quoted(struct fb_csv *c, struct fb_err *err)
 {
-	int	column = c->n_fields + 1;
+	const char	*q;
+	int		 column = c->n_fields + 1;
 
-	for (c->p++; c->p < c->end; c->p++) {
-		if (*c->p == '\n')
-			c->line++;
-		if (*c->p != '"') {
-			fb_buf_appendc(&c->buf, *c->p);
+	for (c->p++; (q = memchr(c->p, '"', (size_t)(c->end - c->p))) !=
+	    NULL; c->p = q + 2) {
+		csv_take(c, c->p, q);
+		if (q + 1 < c->end && q[1] == '"') {
+			fb_buf_appendc(&c->buf, '"');	/* "" is one quote */
 			continue;
 		}
-		if (c->p + 1 < c->end && c->p[1] == '"') {
-			fb_buf_appendc(&c->buf, '"');
-			c->p++;
-			continue;
-		}
-		c->p++;
+		c->p = q + 1;
 		if (c->p < c->end && *c->p != ',' && *c->p != '\n' &&
 		    *c->p != '\r') {
 			fb_err_set(err, "line %d: field %d: text after a "
@@ -118,6 +128,8 @@ csv_quoted(struct fb_csv *c, struct fb_err *err)
 		}
 		return (FB_OK);
 	}
+	csv_take(c, c->p, c->end);
+	c->p = c->end;
 	fb_err_set(err, "line %d: field %d: quoted field never closed",
 	    c->row_line, column);
 	return (FB_ERR);

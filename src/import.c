@@ -81,6 +81,7 @@ struct import {
 	char			 now[32];
 };
 
+static int	import_begin(struct fb_db *, int, struct fb_err *);
 static int	import_header(struct import *, struct fb_csv *,
 		    struct fb_err *);
 static int	import_header_discogs(struct import *, struct fb_csv *);
@@ -158,10 +159,7 @@ fb_import_buffer(struct fb_db *db, const char *data, size_t len,
 		stats->is_solo = fb_db_solo_begin(db);
 	if (fb_db_begin(db, err) != FB_OK)
 		goto done;
-	if (fb_fts_defer_begin(db, err) != FB_OK ||
-	    ((flags & FB_IMPORT_CLEAR) && (fb_fts_touch_all(db, err) != FB_OK ||
-	    fb_db_exec(db, "DELETE FROM listings", err) != FB_OK)) ||
-	    (db->fts_all && fb_fts_build_begin(db, err) != FB_OK) ||
+	if (import_begin(db, flags, err) != FB_OK ||
 	    import_prepare(&im, err) != FB_OK ||
 	    import_rows(&im, &csv, flags) != FB_OK ||
 	    fb_fts_defer_end(db, err) != FB_OK) {
@@ -185,6 +183,26 @@ done:
 	fb_csv_cleanup(&csv);
 	stats->seconds = (double)(fb_time_mono_us() - start) / 1e6;
 	return (rc);
+}
+
+/*
+ * Inside the transaction, before the first row: text indexes deferred,
+ * their builder started when every listing gets written (which also
+ * takes the triggers away, so --clear-db's DELETE empties the table at
+ * once instead of row by row).
+ */
+static int
+import_begin(struct fb_db *db, int flags, struct fb_err *err)
+{
+	if (fb_fts_defer_begin(db, err) != FB_OK ||
+	    ((flags & FB_IMPORT_CLEAR) && fb_fts_touch_all(db, err) != FB_OK))
+		return (FB_ERR);
+	if (db->fts_all && fb_fts_build_begin(db, err) != FB_OK)
+		return (FB_ERR);
+	if ((flags & FB_IMPORT_CLEAR) &&
+	    fb_db_exec(db, "DELETE FROM listings", err) != FB_OK)
+		return (FB_ERR);
+	return (FB_OK);
 }
 
 /* Reads the header, tells the format and maps fields to columns. */

@@ -72,10 +72,36 @@ test_errors(void)
 	fb_csv_cleanup(&c);
 }
 
+/* Quotes at the very edges of the input, and lines inside long fields. */
+static void
+test_edges(void)
+{
+	static const char	data[] = "\"a\n\nb\",\"\"\"\"\n"
+				    "x,\"\"\"q\"\"\"";
+	struct fb_csv		c;
+	struct fb_err		err;
+
+	fb_csv_init(&c, data, sizeof(data) - 1);
+	EQ_INT(next(&c, &err), 1, "two line breaks in one field");
+	EQ_STR(fb_csv_field(&c, 0, NULL), "a\n\nb", "kept");
+	EQ_STR(fb_csv_field(&c, 1, NULL), "\"", "a field of one quote");
+	EQ_INT(next(&c, &err), 1, "a quoted field closes at the end of input");
+	EQ_INT(c.row_line, 4, "its line counts both breaks");
+	EQ_STR(fb_csv_field(&c, 1, NULL), "\"q\"", "doubled quotes at its edges");
+	EQ_INT(next(&c, &err), 0, "then the end");
+	fb_csv_cleanup(&c);
+	fb_csv_init(&c, "\"ab\"\"", 5);
+	EQ_INT(next(&c, &err), -1, "a doubled quote as the last bytes");
+	EQ_STR(err.msg, "line 1: field 1: quoted field never closed",
+	    "is not a closing quote");
+	fb_csv_cleanup(&c);
+}
+
 int
 main(void)
 {
 	test_basic();
 	test_errors();
+	test_edges();
 	return (TEST_DONE());
 }
