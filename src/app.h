@@ -177,6 +177,7 @@ struct fb_db {
 };
 
 #define FB_DB_BUSY_TIMEOUT_MS	5000
+#define FB_DB_OPEN_WAIT_MS	120000	/* for a solo import: db.c */
 
 void	fb_db_global_init(void);
 int	fb_db_open(struct fb_db *, const char *, struct fb_err *);

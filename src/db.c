@@ -18,6 +18,7 @@
 
 
 static int	db_check_path(const char *, struct fb_err *);
+static int	db_wal(struct fb_db *, struct fb_err *);
 static int	db_pragmas(struct fb_db *, struct fb_err *);
 
 /*
@@ -249,10 +250,9 @@ fb_db_solo_begin(struct fb_db *db)
 		    "delete") == 0;
 	sqlite3_finalize(st);
 	sqlite3_busy_timeout(db->h, FB_DB_BUSY_TIMEOUT_MS);
-	if (is_solo && fb_db_exec(db, "PRAGMA synchronous = FULL", NULL) !=
-	    FB_OK)
-		is_solo = 0;
-	db->is_solo = is_solo;
+	db->is_solo = is_solo;		/* from here on, end puts WAL back */
+	if (is_solo)
+		(void)fb_db_exec(db, "PRAGMA synchronous = FULL", NULL);
 	return (is_solo);
 }
 
@@ -314,12 +314,50 @@ db_check_path(const char *path, struct fb_err *err)
 	return (FB_OK);
 }
 
+/*
+ * WAL, which opening sets.  Leaving a rollback journal needs the
+ * exclusive lock that a writer in one holds until its commit, and SQLite
+ * does not wait for it (no busy handler): an import alone with the
+ * database (fb_db_solo_begin()) may take many seconds, and a server or
+ * worker starting meanwhile waits for it here rather than fail.
+ */
+static int
+db_wal(struct fb_db *db, struct fb_err *err)
+{
+	uint64_t	 deadline = fb_time_mono_us() +
+			    (uint64_t)FB_DB_OPEN_WAIT_MS * 1000;
+	sqlite3_stmt	*st;
+	int		 rc, is_wal = 0;
+
+	for (;;) {
+		if ((st = fb_db_prepare(db, "PRAGMA journal_mode = WAL",
+		    err)) == NULL)
+			return (FB_ERR);
+		rc = sqlite3_step(st);
+		is_wal = rc == SQLITE_ROW && (strcmp((const char *)
+		    sqlite3_column_text(st, 0), "wal") == 0 ||
+		    strcmp((const char *)sqlite3_column_text(st, 0),
+		    "memory") == 0);		/* ":memory:" has no WAL */
+		sqlite3_finalize(st);
+		if (is_wal || (rc != SQLITE_ROW && (rc & 0xff) != SQLITE_BUSY &&
+		    (rc & 0xff) != SQLITE_LOCKED) || fb_time_mono_us() > deadline)
+			break;
+		sqlite3_sleep(20);
+	}
+	if (!is_wal) {
+		fb_err_set(err, "sqlite: cannot use WAL: %s",
+		    sqlite3_errmsg(db->h));
+		return (FB_ERR);
+	}
+	return (FB_OK);
+}
+
 static int
 db_pragmas(struct fb_db *db, struct fb_err *err)
 {
 	char	msg[sizeof(err->msg)];
 
-	if (fb_db_exec(db, "PRAGMA journal_mode = WAL", err) != FB_OK ||
+	if (db_wal(db, err) != FB_OK ||
 	    fb_db_exec(db, "PRAGMA synchronous = NORMAL", err) != FB_OK ||
 	    fb_db_exec(db, "PRAGMA foreign_keys = ON", err) != FB_OK ||
 	    fb_db_exec(db, "PRAGMA temp_store = MEMORY", err) != FB_OK ||

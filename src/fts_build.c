@@ -360,8 +360,9 @@ fb_fts_build_end(struct fb_db *db, struct fb_err *err)
 	    build_swap(b, db, err) != FB_OK ||
 	    fb_db_exec(db, fb_buf_cstr(&b->triggers), err) != FB_OK)
 		return (FB_ERR);
-	if (fb_db_count(db, "SELECT count(*) FROM main.listings_fts") !=
-	    fb_db_count(db, "SELECT count(*) FROM main.listings")) {
+	if (fb_db_count(db, "SELECT (SELECT count(*) FROM main.listings_fts) "
+	    "= (SELECT count(*) FROM main.listings) AND (SELECT count(*) FROM "
+	    "main.listings_tri) = (SELECT count(*) FROM main.listings)") != 1) {
 		fb_err_set(err, "fts build: the index and the listings differ");
 		return (FB_ERR);
 	}
@@ -396,10 +397,10 @@ build_attach(struct fb_fts_build *b, struct fb_db *db, struct fb_err *err)
 }
 
 /*
- * Each index dropped and created again, then every shadow table of the
- * scratch copy (whatever options the CREATE names) copied over the new
- * one's, but for its settings: the new index keeps the defaults, not
- * the bulk write buffer.
+ * Each index dropped and created again with its settings (its _config
+ * table: the live one's, not the scratch copy's bulk write buffer), then
+ * every other shadow table of the scratch copy, whatever options the
+ * CREATE names, copied over the new one's.
  */
 static int
 build_swap(struct fb_fts_build *b, struct fb_db *db, struct fb_err *err)
@@ -411,8 +412,12 @@ build_swap(struct fb_fts_build *b, struct fb_db *db, struct fb_err *err)
 
 	fb_buf_init(&sql, 2048);
 	for (i = 0; i < 2; i++)
-		fb_buf_appendf(&sql, "DROP TABLE main.%s; %s;", specs[i].name,
-		    b->create[i]);
+		fb_buf_appendf(&sql, "CREATE TEMP TABLE fb_fts_config AS "
+		    "SELECT * FROM main.%s_config; DROP TABLE main.%s; %s; "
+		    "DELETE FROM main.%s_config; INSERT INTO main.%s_config "
+		    "SELECT * FROM temp.fb_fts_config; DROP TABLE "
+		    "temp.fb_fts_config;", specs[i].name, specs[i].name,
+		    b->create[i], specs[i].name, specs[i].name);
 	if ((st = fb_db_prepare(db, "SELECT name FROM " SCRATCH
 	    ".sqlite_schema WHERE type = 'table' AND sql NOT LIKE "
 	    "'CREATE VIRTUAL%' AND name NOT LIKE '%\\_config' ESCAPE '\\'",
@@ -441,11 +446,14 @@ fb_fts_build_free(struct fb_db *db)
 	if (b == NULL)
 		return;
 	build_join(b);
-	if (b->is_attached)
-		(void)sqlite3_exec(db->h, "DETACH " SCRATCH, NULL, NULL, NULL);
 	sqlite3_finalize(b->st[0]);
 	sqlite3_finalize(b->st[1]);
-	sqlite3_close(b->scratch);
+	if (b->is_attached && sqlite3_exec(db->h, "DETACH " SCRATCH, NULL,
+	    NULL, NULL) != SQLITE_OK)
+		fb_log(FB_LOG_WARN, "fts build: cannot detach the scratch "
+		    "copy: %s (its memory stays)", sqlite3_errmsg(db->h));
+	else
+		sqlite3_close(b->scratch);	/* the memory SCRATCH used */
 	free(b->create[0]);
 	free(b->create[1]);
 	fb_buf_cleanup(&b->fill);

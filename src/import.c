@@ -11,8 +11,8 @@
  * Columns a file does not carry are left as they are.
  *
  * An import that writes the whole shop (it was empty, or --clear-db)
- * builds the word indexes on a second core (fts_build.c) and, when no
- * other connection has the database open, writes through a rollback
+ * builds the word indexes on a second core (fts_build.c).  One into an
+ * empty shop that no other connection has open writes through a rollback
  * journal instead of the WAL (fb_db_solo_begin()).
  */
 #include <ctype.h>
@@ -154,7 +154,9 @@ fb_import_buffer(struct fb_db *db, const char *data, size_t len,
 		fb_err_set(err, "%s: %s", name, msg);
 		goto done;
 	}
-	if ((flags & FB_IMPORT_CLEAR) ||
+	/* A first import: nobody can be reading a shop that does not exist
+	 * yet.  (--clear-db would journal the whole old shop: no gain.) */
+	if (!(flags & (FB_IMPORT_CLEAR | FB_IMPORT_DRY_RUN)) &&
 	    fb_db_count(db, "SELECT NOT EXISTS (SELECT 1 FROM listings)") == 1)
 		stats->is_solo = fb_db_solo_begin(db);
 	if (fb_db_begin(db, err) != FB_OK)

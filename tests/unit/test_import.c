@@ -5,6 +5,8 @@
  * word indexes a whole-shop import builds on a second core (fts_build.c)
  * and its rollback journal when the database is its own (db.c).
  */
+#include <sys/wait.h>
+
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -287,8 +289,12 @@ test_bulk_index(struct fb_db *db)
 	    "MATCH 'zebra'"), 1001, "a later write reaches the index (trigger)");
 	free(csv);
 	csv = big_csv(40, "Wombat");
+	fb_db_exec(db, "INSERT INTO listings_tri (listings_tri, rank) VALUES "
+	    "('automerge', 9)", NULL);
 	EQ_INT(run(db, csv, FB_IMPORT_CLEAR, &s), FB_OK, "--clear-db");
 	check_indexes(db, "--clear-db");
+	EQ_INT(count(db, "SELECT v FROM listings_tri_config WHERE k = "
+	    "'automerge'"), 9, "an index keeps its settings");
 	EQ_INT(count(db, "SELECT count(*) FROM listings_fts WHERE listings_fts "
 	    "MATCH 'quokka OR zebra'"), 0, "the old shop's words are gone");
 	EQ_INT(count(db, "SELECT count(*) FROM listings_fts WHERE listings_fts "
@@ -318,9 +324,10 @@ test_bulk_rollback(struct fb_db *db)
 }
 
 /*
- * Alone with the database, a whole-shop import writes through a rollback
- * journal; with another connection there it stays in WAL.  Either way
- * the database is in WAL afterwards and the other side sees the rows.
+ * Alone with the database, an import into an empty shop writes through a
+ * rollback journal; with another connection there, for --clear-db and
+ * for a dry run it stays in WAL.  Either way the database is in WAL
+ * afterwards and the other side sees the rows.
  */
 static void
 test_solo(struct fb_db *db, const char *path)
@@ -329,15 +336,21 @@ test_solo(struct fb_db *db, const char *path)
 	struct fb_db		other;
 	struct fb_err		err = { 0, "" };
 
-	EQ_INT(run(db, twice, FB_IMPORT_CLEAR, &s), FB_OK, "alone");
+	fb_db_exec(db, "DELETE FROM listings", NULL);
+	EQ_INT(run(db, twice, FB_IMPORT_DRY_RUN, &s), FB_OK, "a dry run");
+	EQ_INT(s.is_solo, 0, "a dry run: WAL");
+	EQ_INT(run(db, twice, 0, &s), FB_OK, "alone, into an empty shop");
 	EQ_INT(s.is_solo, 1, "alone: through a rollback journal");
 	EQ_STR(text(db, "PRAGMA journal_mode"), "wal", "alone: WAL again");
 	EQ_INT(run(db, twice, 0, &s), FB_OK, "alone, a shop with listings");
-	EQ_INT(s.is_solo, 0, "not a whole-shop import: WAL");
+	EQ_INT(s.is_solo, 0, "not an empty shop: WAL");
+	EQ_INT(run(db, twice, FB_IMPORT_CLEAR, &s), FB_OK, "--clear-db");
+	EQ_INT(s.is_solo, 0, "--clear-db: WAL");
 	EQ_INT(fb_db_open(&other, path, &err), FB_OK, "another connection");
 	EQ_INT(count(&other, "SELECT count(*) FROM listings"), 2,
 	    "it reads the shop");
-	EQ_INT(run(db, flat, FB_IMPORT_CLEAR, &s), FB_OK, "beside it");
+	fb_db_exec(db, "DELETE FROM listings", NULL);
+	EQ_INT(run(db, flat, 0, &s), FB_OK, "an empty shop beside it");
 	EQ_INT(s.is_solo, 0, "beside another connection: WAL");
 	EQ_INT(count(&other, "SELECT count(*) FROM listings WHERE listing_id "
 	    "IN (3639550236, 9007199254740993)"), 2,
@@ -345,6 +358,66 @@ test_solo(struct fb_db *db, const char *path)
 	check_indexes(db, "beside another connection");
 	fb_db_close(&other);
 	EQ_STR(text(db, "PRAGMA journal_mode"), "wal", "still WAL");
+}
+
+static void
+slow_progress(void *arg, size_t at, size_t total, int64_t rows)
+{
+	(void)arg;
+	(void)at;
+	(void)total;
+	(void)rows;
+	usleep(400 * 1000);
+}
+
+/*
+ * A connection opened while a solo import holds the database (a server
+ * starting during a first import) waits for its commit instead of
+ * failing, then reads the whole shop in WAL.  The import runs in a child
+ * process, slowed to about 1.6 s.
+ */
+static void
+test_solo_open(const char *dir)
+{
+	static const struct fb_import_cb slow = { NULL, slow_progress, NULL };
+	struct fb_import_stats	s;
+	struct fb_db		db, other;
+	struct fb_err		err = { 0, "" };
+	char			path[128], journal[140], *csv = big_csv(4000, "Ibis");
+	pid_t			pid;
+	int			status = -1, i;
+
+	(void)snprintf(path, sizeof(path), "%s/solo.db", dir);
+	(void)snprintf(journal, sizeof(journal), "%s-journal", path);
+	if (fb_db_open(&db, path, &err) != FB_OK ||
+	    fb_db_migrate(&db, &err) != FB_OK) {
+		OK(0, "a third database");
+		return;
+	}
+	fb_db_close(&db);
+	if ((pid = fork()) == 0) {
+		if (fb_db_open(&db, path, &err) != FB_OK ||
+		    fb_import_buffer(&db, csv, strlen(csv), "t.csv", 0, &slow,
+		    &s, &err) != FB_OK || !s.is_solo)
+			_exit(1);
+		fb_db_close(&db);
+		_exit(0);
+	}
+	for (i = 0; i < 500 && access(journal, F_OK) != 0; i++)
+		usleep(10 * 1000);
+	OK(access(journal, F_OK) == 0, "the import is under way, solo");
+	EQ_INT(fb_db_open(&other, path, &err), FB_OK,
+	    "a connection opened meanwhile waits, then opens");
+	if (err.msg[0] != '\0')
+		printf("# %s\n", err.msg);
+	EQ_INT(count(&other, "SELECT count(*) FROM listings"), 4000,
+	    "it reads the whole import");
+	EQ_STR(text(&other, "PRAGMA journal_mode"), "wal", "in WAL");
+	(void)waitpid(pid, &status, 0);
+	OK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the import committed, solo");
+	fb_db_close(&other);
+	free(csv);
 }
 
 /* The builder cannot start: the import says why and changes nothing. */
@@ -375,6 +448,43 @@ test_bulk_broken(const char *dir)
 	fb_db_close(&db);
 }
 
+/*
+ * A failure after the builder started (its thread running, the triggers
+ * dropped): the rollback brings everything back, and the next import
+ * works.  Here the listings lost their comments column.
+ */
+static void
+test_bulk_late_failure(const char *dir)
+{
+	struct fb_db	db;
+	struct fb_err	err = { 0, "" };
+	struct fb_import_stats s;
+	char		path[128], triggers[8192], *csv = big_csv(10, "Kiwi");
+
+	(void)snprintf(path, sizeof(path), "%s/late.db", dir);
+	if (fb_db_open(&db, path, &err) != FB_OK ||
+	    fb_db_migrate(&db, &err) != FB_OK) {
+		OK(0, "a fourth database");
+		return;
+	}
+	fb_db_exec(&db, "ALTER TABLE listings RENAME COLUMN comments TO notes",
+	    NULL);
+	(void)snprintf(triggers, sizeof(triggers), "%s", text(&db, TRIGGERS));
+	EQ_INT(fb_import_buffer(&db, csv, strlen(csv), "t.csv", 0, &cb, &s,
+	    &err), FB_ERR, "no comments column: the import fails");
+	OK(strstr(err.msg, "no column named comments") != NULL, "and says so");
+	EQ_INT(count(&db, "SELECT count(*) FROM listings"), 0, "nothing written");
+	EQ_STR(text(&db, TRIGGERS), triggers, "the triggers are back");
+	EQ_STR(text(&db, "PRAGMA journal_mode"), "wal", "WAL is back");
+	EQ_INT(run(&db, twice, 0, &s), FB_OK, "a file without comments then");
+	EQ_INT(count(&db, "SELECT rowid FROM listings_fts WHERE listings_fts "
+	    "MATCH 'nights'"), 701, "is in the word index");
+	EQ_INT(count(&db, "SELECT count(*) FROM listings_tri"), 2,
+	    "and in the trigram index");
+	fb_db_close(&db);
+	free(csv);
+}
+
 int
 main(void)
 {
@@ -398,7 +508,9 @@ main(void)
 	test_bulk_index(&db);
 	test_bulk_rollback(&db);
 	test_solo(&db, path);
+	test_solo_open(dir);
 	test_bulk_broken(dir);
+	test_bulk_late_failure(dir);
 	fb_db_close(&db);
 	(void)snprintf(path, sizeof(path), "rm -rf %s", dir);
 	if (system(path) != 0)

@@ -77,6 +77,13 @@ test_counts(void)
 	stage(0, 10, -1);
 	EQ_INT(apply(&s, 0), FB_OK, "first run applies");
 	EQ_INT(s.added, 10, "ten added");
+	EQ_INT(fb_db_count(&db, "SELECT count(*) FROM listings_fts WHERE "
+	    "listings_fts MATCH 'a5'"), 1, "into an empty shop: the word "
+	    "index is rebuilt whole");
+	EQ_INT(fb_db_count(&db, "SELECT (SELECT count(*) FROM "
+	    "listings_fts_config WHERE k = 'hashsize' AND v <> 1048576) + "
+	    "(SELECT count(*) FROM listings_tri_config WHERE k = 'hashsize' "
+	    "AND v <> 1048576)"), 0, "with its write buffer back at 1 MB");
 	EQ_INT(apply(&s, 0), FB_OK, "second run");
 	EQ_INT(s.added + s.updated + s.removed, 0, "no change, no write");
 	stage(0, 12, 3);
