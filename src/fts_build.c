@@ -71,8 +71,7 @@ static int	build_drop_triggers(struct fb_fts_build *, struct fb_db *,
 		    struct fb_err *);
 static void	*build_thread(void *);
 static void	 build_batch(struct fb_fts_build *, const struct fb_buf *);
-static const char *build_record(struct fb_fts_build *, const char *,
-		    const char *);
+static const char *build_record(struct fb_fts_build *, const char *);
 static void	 build_hand_over(struct fb_fts_build *);
 static void	 build_join(struct fb_fts_build *);
 static int	 build_attach(struct fb_fts_build *, struct fb_db *,
@@ -255,14 +254,16 @@ static void *
 build_thread(void *arg)
 {
 	struct fb_fts_build	*b = arg;
+	int			 has_work;
 
 	(void)pthread_setname_np(pthread_self(), "fb-fts-build");
 	for (;;) {
 		pthread_mutex_lock(&b->lock);
 		while (!b->has_work && !b->is_done)
 			pthread_cond_wait(&b->cond, &b->lock);
+		has_work = b->has_work;
 		pthread_mutex_unlock(&b->lock);
-		if (!b->has_work)
+		if (!has_work)
 			break;
 		if (b->rc == FB_OK)
 			build_batch(b, &b->work);
@@ -287,12 +288,15 @@ build_batch(struct fb_fts_build *b, const struct fb_buf *batch)
 	const char	*p = batch->data, *end = batch->data + batch->len;
 
 	while (p < end && b->rc == FB_OK)
-		p = build_record(b, p, end);
+		p = build_record(b, p);
 }
 
-/* Indexes one row in both tables; returns where the next one starts. */
+/*
+ * Indexes one row in both tables; returns where the next one starts.  A
+ * batch only ever holds whole rows (fb_fts_build_row()).
+ */
 static const char *
-build_record(struct fb_fts_build *b, const char *p, const char *end)
+build_record(struct fb_fts_build *b, const char *p)
 {
 	const char	*v[FB_FTS_NFIELDS];
 	int32_t		 n[FB_FTS_NFIELDS];
@@ -301,7 +305,7 @@ build_record(struct fb_fts_build *b, const char *p, const char *end)
 
 	memcpy(&id, p, sizeof(id));
 	p += sizeof(id);
-	for (i = 0; i < FB_FTS_NFIELDS && p < end; i++) {
+	for (i = 0; i < FB_FTS_NFIELDS; i++) {
 		memcpy(&n[i], p, sizeof(n[i]));
 		v[i] = p + sizeof(n[i]);
 		p = v[i] + (n[i] > 0 ? n[i] : 0);
