@@ -23,6 +23,7 @@
 
 static int	apply_all(struct fb_sync *, const char *);
 static int	apply_one(struct fb_sync *, sqlite3_stmt *, const char *);
+static void	apply_seen(struct fb_sync *, int64_t);
 static int	apply_row(struct fb_sync *, struct fb_row *, uint64_t,
 		    const char *);
 static int	apply_insert(struct fb_sync *, const struct fb_row *,
@@ -111,6 +112,25 @@ apply_demo(struct fb_sync *s)
 	    "UPDATE meta SET value = 0 WHERE key = 'demo_inventory'", NULL));
 }
 
+/*
+ * Still on Discogs, so not removed at the end: every listing the
+ * inventory names, applied or not (a listing map() failed on keeps the
+ * row it had).
+ */
+static void
+apply_seen(struct fb_sync *s, int64_t id)
+{
+	sqlite3_stmt	*st;
+
+	st = fb_db_stmt(s->db, FB_ST_SYNC_SEEN, "INSERT OR IGNORE INTO "
+	    "temp.sync_seen (id) VALUES (?)", NULL);
+	if (st == NULL)
+		return;
+	sqlite3_bind_int64(st, 1, id);
+	(void)sqlite3_step(st);
+	sqlite3_reset(st);
+}
+
 /* One staged listing: counted if the rules left it out, else applied. */
 static int
 apply_one(struct fb_sync *s, sqlite3_stmt *st, const char *now)
@@ -119,8 +139,9 @@ apply_one(struct fb_sync *s, sqlite3_stmt *st, const char *now)
 	int		rc;
 
 	switch (sqlite3_column_int(st, 1)) {
-	case FB_STAGE_SKIPPED:
+	case FB_STAGE_SKIPPED:		/* map() failed: leave it as it is */
 		s->skipped++;
+		apply_seen(s, sqlite3_column_int64(st, 0));
 		return (FB_OK);
 	case FB_STAGE_KEPT_OUT:
 		s->kept_out++;
@@ -148,11 +169,7 @@ apply_row(struct fb_sync *s, struct fb_row *row, uint64_t hash,
 	int		 rc, is_active;
 	int64_t		 old_hash;
 
-	st = fb_db_stmt(s->db, FB_ST_SYNC_SEEN, "INSERT OR IGNORE INTO "
-	    "temp.sync_seen (id) VALUES (?)", NULL);
-	sqlite3_bind_int64(st, 1, id);
-	(void)sqlite3_step(st);
-	sqlite3_reset(st);
+	apply_seen(s, id);
 	st = fb_db_stmt(s->db, FB_ST_SYNC_OLD, "SELECT content_hash, "
 	    "is_active FROM listings WHERE listing_id = ?", NULL);
 	sqlite3_bind_int64(st, 1, id);

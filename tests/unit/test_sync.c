@@ -17,6 +17,7 @@
 
 static struct fb_db	db;
 static struct fb_rules	rules;
+static int		broken = -1;	/* a listing map() fails on */
 
 /* Listings from+1 .. to through the real staging (rules included). */
 static void
@@ -35,8 +36,9 @@ stage_status(int from, int to, int repriced, const char *status)
 		    "\"2025-01-01T00:00:00Z\", \"price\": {\"value\": %s, "
 		    "\"currency\": \"EUR\"}, \"release\": {\"id\": %d, "
 		    "\"title\": \"T%d\", \"artist\": \"A%d\", \"format\": "
-		    "\"Vinyl, LP\"}}", i > from ? "," : "", i + 1, status,
-		    i == repriced ? "15.0" : "12.5", 100 + i, i, i);
+		    "\"Vinyl, LP\"}%s}", i > from ? "," : "", i + 1, status,
+		    i == repriced ? "15.0" : "12.5", 100 + i, i, i,
+		    i == broken ? ", \"release\": 5" : "");
 	fb_buf_appendc(&doc, ']');
 	memset(&s, 0, sizeof(s));
 	s.db = &db;
@@ -104,6 +106,27 @@ test_counts(void)
 	EQ_INT(s.added, 2, "the two come back");
 	EQ_INT(fb_db_count(&db, "SELECT count(*) FROM listings WHERE "
 	    "is_active = 1 AND removed_at IS NULL"), 12, "reactivated");
+}
+
+/*
+ * A listing map() fails on is skipped, not removed: the row it had stays
+ * as it was, active, whatever the page says of it.
+ */
+static void
+test_map_error(void)
+{
+	struct fb_sync	s;
+
+	broken = 4;			/* listing 5 */
+	stage(0, 12, 3);		/* listing 4 as the last run left it */
+	broken = -1;
+	EQ_INT(apply(&s, 0), FB_OK, "a run where map() fails on one listing");
+	EQ_INT(s.skipped, 1, "that listing is skipped");
+	EQ_INT(s.removed, 0, "and not removed");
+	EQ_INT(s.updated, 0, "nor changed");
+	EQ_INT(fb_db_count(&db, "SELECT count(*) FROM listings WHERE "
+	    "listing_id = 5 AND is_active = 1 AND removed_at IS NULL AND "
+	    "price_value = 1250"), 1, "it stays in the shop as it was");
 }
 
 static void
@@ -253,6 +276,7 @@ main(void)
 		return (1);
 	}
 	test_counts();
+	test_map_error();
 	test_guard_and_dry_run();
 	test_sold();
 	test_row_blob();
