@@ -221,8 +221,8 @@ params_int(const struct fb_params *p, const char *name, int64_t max,
 	char		*end;
 	long long	 n;
 
-	if ((v = fb_params_get(p, name)) == NULL)
-		return (FB_OK);
+	if ((v = fb_params_get(p, name)) == NULL || *v == '\0')
+		return (FB_OK);		/* limit= from a form: not given */
 	errno = 0;
 	n = strtoll(v, &end, 10);
 	if (!isdigit((unsigned char)*v) || *end != '\0') {

@@ -31,6 +31,7 @@ static const char	*sort_names[] = {
 };
 
 static int	query_sort(struct fb_query *, const char *, struct fb_err *);
+static const char *query_number(const struct fb_params *, const char *);
 static int	query_numbers(struct fb_query *, const struct fb_params *,
 		    struct fb_err *);
 static void	sql_bind_text(struct fb_sql *, const char *, char *);
@@ -251,6 +252,15 @@ query_sort(struct fb_query *qr, const char *s, struct fb_err *err)
 	return (FB_ERR);
 }
 
+/* A number parameter's text; an empty one (year= from a form) is absent. */
+static const char *
+query_number(const struct fb_params *p, const char *name)
+{
+	const char	*v = fb_params_get(p, name);
+
+	return (v != NULL && *v != '\0' ? v : NULL);
+}
+
 static int
 query_numbers(struct fb_query *qr, const struct fb_params *p,
     struct fb_err *err)
@@ -259,7 +269,7 @@ query_numbers(struct fb_query *qr, const struct fb_params *p,
 	char		*end;
 	long		 y;
 
-	if ((v = fb_params_get(p, "year")) != NULL) {
+	if ((v = query_number(p, "year")) != NULL) {
 		errno = 0;
 		y = strtol(v, &end, 10);
 		if (!isdigit((unsigned char)*v) || *end != '\0' || y > 9999) {
@@ -269,7 +279,7 @@ query_numbers(struct fb_query *qr, const struct fb_params *p,
 		qr->has_year = 1;
 		qr->year = y;
 	}
-	if ((v = fb_params_get(p, "min_price")) != NULL) {
+	if ((v = query_number(p, "min_price")) != NULL) {
 		if (fb_parse_money(v, &qr->min_price) != FB_OK) {
 			fb_err_set(err, "min_price: '%.32s' is not a price "
 			    "such as 12.50", v);
@@ -277,7 +287,7 @@ query_numbers(struct fb_query *qr, const struct fb_params *p,
 		}
 		qr->has_min_price = 1;
 	}
-	if ((v = fb_params_get(p, "max_price")) != NULL) {
+	if ((v = query_number(p, "max_price")) != NULL) {
 		if (fb_parse_money(v, &qr->max_price) != FB_OK) {
 			fb_err_set(err, "max_price: '%.32s' is not a price "
 			    "such as 12.50", v);

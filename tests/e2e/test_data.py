@@ -280,7 +280,7 @@ def main(t):
         t.eq(ids(r.json_or_none()), active[3:], "offset alone skips that many")
 
     with t.step("bad parameters"):
-        for q, name in (("limit=-1", "limit"), ("limit=abc", "limit"), ("limit=", "limit"),
+        for q, name in (("limit=-1", "limit"), ("limit=abc", "limit"),
                         ("limit=1.5", "limit"), ("limit=%2B5", "limit"), ("limit=5x", "limit"),
                         ("limit=%205", "limit"), ("offset=-1", "offset"), ("offset=abc", "offset"),
                         ("include_inactive=maybe", "include_inactive"), ("bogus=1", "bogus"),
@@ -302,8 +302,9 @@ def main(t):
     with t.step("hostile query strings"):
         # (path, acceptable statuses, a name the error must carry)
         cases = [
-            ("/api/data?limit", (400,), "limit"),          # a name without "="
-            ("/api/data?offset", (400,), "offset"),
+            ("/api/data?limit", (200,), None),            # a name without "=":
+            ("/api/data?offset", (200,), None),           # not given, as limit=
+            ("/api/data?limit=&offset=", (200,), None),
             ("/api/data?bogus", (400,), "bogus"),
             ("/api/data?include_inactive", (200, 400), None),
             ("/api/data/1005?x", (400,), "x"),

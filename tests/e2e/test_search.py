@@ -688,6 +688,21 @@ def main(t):
             alive(path)
         t.no_crash(srv, "no worker died from hostile input")
 
+    with t.step("empty values, as a form sends them, mean the parameter is not given"):
+        for empty, plain in (
+                ("/api/filter?q=&artist=&label=&year=&condition=&sleeve_condition=",
+                 "/api/filter"),
+                ("/api/search?q=&artist=&genre=&format=&label=&year=&min_price="
+                 "&max_price=&sort=&limit=&offset=&include_inactive=", "/api/search"),
+                ("/api/search?q=blue&year=&limit=", "/api/search?q=blue"),
+                ("/api/facets?q=&year=&min_price=&max_price=", "/api/facets"),
+                ("/api/data?limit=&offset=", "/api/data")):
+            want = srv.get(plain)
+            got = srv.get(empty)
+            t.eq((got.status, got.text, got.header("x-total-count")),
+                 (200, want.text, want.header("x-total-count")),
+                 "%s answers as %s" % (empty, plain))
+
     # -- /api/filter --------------------------------------------------------------
     with t.step("/api/filter: exact matches"):
         def fmodel(artist=None, label=None, year=None, condition=None, sleeve=None,
