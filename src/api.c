@@ -109,8 +109,7 @@ fb_api_data_item(struct http_request *req)
 	else if (strlen(p) > ID_MAX_LEN ||
 	    snprintf(raw, sizeof(raw), "%s", p) < 0 ||
 	    fb_url_decode(raw, NULL) != FB_OK || fb_parse_id(raw, &id) != FB_OK)
-		fb_reply_error(&ctx, 400, "listing_id: not a listing id "
-		    "(1 to 19 digits)");
+		fb_reply_error(&ctx, 404, "Listing not found");	/* as Flask */
 	else {
 		fb_buf_init(&b, 2048);
 		if (fb_listing_by_id(&fb_w.db, id, &b, &err) == FB_OK) {

@@ -370,6 +370,9 @@ def main(t):
             r = srv.get("/api/data/" + h)
             label = "id %s" % (h if len(h) < 40 else "%s... (%d bytes)" % (h[:10], len(h)))
             t.json_error(r, range(400, 500), label)
+            if h in ("abc", "-1", "1.0", "99999999999999999999", "%C3%A9"):
+                t.eq((r.status, r.json_or_none()), (404, {"error": "Listing not found"}),
+                     "%s: no such listing, as the contract words it" % label)
             t.eq(srv.get("/healthz").status, 200, "%s: /healthz still 200" % label)
         # Raw UTF-8 and raw control bytes in the path, as no client library sends them.
         for raw_path in (b"/api/data/\xc3\xa9", b"/api/data/1\x01", b"/api/data/\xff",
