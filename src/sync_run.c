@@ -21,6 +21,7 @@
 static int	run_finish(struct fb_sync *);
 static int	recover(struct fb_db *, int, struct fb_err *);
 static void	run_heartbeat(struct fb_sync *, const char *);
+static void	run_held(struct fb_sync *);
 
 /* FB_OK with a new run id; FB_ERR with err->code 409 when one runs. */
 int
@@ -136,11 +137,7 @@ fb_sync_run(struct fb_sync *s, const char *trigger)
 	(void)snprintf(s->status, sizeof(s->status), "%s", rc != FB_OK ?
 	    "failed" : s->held_removals > 0 ? "held" : "succeeded");
 	if (s->held_removals > 0)
-		(void)snprintf(s->error, sizeof(s->error), "held: %lld of the "
-		    "active listings would be removed, more than "
-		    "SYNC_MAX_REMOVE_FRACTION allows; nothing applied (force it "
-		    "from /admin or POST /api/sync {\"force\": true})",
-		    (long long)s->held_removals);
+		run_held(s);
 	(void)run_finish(s);
 	fb_log(rc == FB_OK ? FB_LOG_INFO : FB_LOG_WARN, "sync run %lld %s in "
 	    "%.1f s: %lld added, %lld updated, %lld removed, %lld skipped, "
@@ -150,6 +147,22 @@ fb_sync_run(struct fb_sync *s, const char *trigger)
 	    (long long)s->skipped, (long long)s->requests,
 	    s->error[0] ? ": " : "", s->error);
 	return (rc);
+}
+
+/*
+ * A held run applied nothing, so it counts nothing (as its empty list of
+ * changes says); what it would have done goes in its error.
+ */
+static void
+run_held(struct fb_sync *s)
+{
+	(void)snprintf(s->error, sizeof(s->error), "held: %lld active "
+	    "listings would be removed (%lld added, %lld updated), more than "
+	    "SYNC_MAX_REMOVE_FRACTION allows; nothing applied (force it from "
+	    "/admin or POST /api/sync {\"force\": true})",
+	    (long long)s->held_removals, (long long)s->added,
+	    (long long)s->updated);
+	s->added = s->updated = s->removed = 0;
 }
 
 /* Waits until the pacer lets a request go, and takes its slot. */

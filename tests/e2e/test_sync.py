@@ -1028,6 +1028,11 @@ def main_sections(t, fake):
         before = sy.snapshot()
         run = sy.run("60% removed", expect="held")
         t.eq(run.get("changes") or [], [], "held run: nothing applied")
+        t.eq((run.get("added"), run.get("updated"), run.get("removed")), (0, 0, 0),
+             "held run: it counts nothing, as it applied nothing")
+        t.match(run.get("error") or "", r"^held: %d active listings would be removed "
+                r"\(1 added, 0 updated\)" % len(doomed),
+                "held run: its error says what it would have done")
         sy.same_as(before, "held run")
         st = sy.status() or {}
         t.eq((st.get("last_run") or {}).get("status"), "held", "status: last_run is held")
