@@ -47,7 +47,9 @@ fb_cli_import(int argc, char **argv)
 	}
 	printf("%s%s (%s): rows %lld, added %lld, updated %lld, unchanged "
 	    "%lld, skipped %lld, %.2f s\n", (flags & FB_IMPORT_DRY_RUN) ?
-	    "dry run, nothing written: " : "", file, stats.format,
+	    "dry run, nothing written: " : ((flags & FB_IMPORT_STRICT) &&
+	    stats.skipped > 0) ? "--strict, nothing written: " : "", file,
+	    stats.format,
 	    (long long)stats.rows, (long long)stats.added,
 	    (long long)stats.updated, (long long)stats.unchanged,
 	    (long long)stats.skipped, stats.seconds);

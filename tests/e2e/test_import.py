@@ -459,6 +459,8 @@ def main(t):
                 ["2001", "First", "Mode A", "99.00", "2001"]]
         run = run_import(t, db, "--strict", write(d, "strict.csv", flat(header, rows)))
         eqd(t, run.rc, 1, "--strict with a bad row: exit 1", diag(run))
+        t.match(run.out, r"(?m)^--strict, nothing written: .*rows \d+, added",
+                "--strict with a bad row: the summary says nothing was written")
         t.ok(3 in row_errors(run) and row_errors(run)[3][0].startswith("price_value: "),
              "--strict reports line 3: price_value: ...", diag(run))
         t.eq([item(srv, i)[0] for i in (2101, 2103)], [404, 404],
