@@ -145,7 +145,8 @@ $(BUILD)/mod/%.o: src/%.c $(HEADERS) $(KORE_BIN)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(KORE_CFLAGS) -DFB_KORE_MODULE -fPIC -c -o $@ $<
 
-CLI_SRC	:= src/cli.c src/cli_import.c src/cli_rules.c src/cli_sync.c
+CLI_SRC	:= src/cli.c src/cli_progress.c src/cli_import.c src/cli_rules.c \
+	   src/cli_sync.c
 
 $(CLI): $(CLI_SRC) src/cli.h $(CORE_OBJ)
 	$(CC) $(CFLAGS_BASE) -o $@ $(CLI_SRC) $(CORE_OBJ) $(LIBS)

@@ -701,6 +701,8 @@ struct fb_sync {
 	int64_t			 held_removals;
 	sqlite3_stmt		*insert_st;		/* apply's cache */
 	const volatile int	*cancel;		/* set: stop soon */
+	void			(*on_page)(void *, int64_t, int64_t);
+	void			*on_page_arg;	/* (page, of pages): CLI */
 	char			 error[256];
 	char			 status[16];		/* final status */
 };

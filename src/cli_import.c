@@ -13,11 +13,6 @@
 #include "app.h"
 #include "cli.h"
 
-struct progress {
-	int	is_tty;
-	int	last;
-};
-
 static void	import_row_error(void *, const char *);
 static void	import_progress(void *, size_t, size_t, int64_t);
 static int	import_flags(int, char **, int *, const char **);
@@ -26,7 +21,7 @@ int
 fb_cli_import(int argc, char **argv)
 {
 	struct fb_import_stats	stats;
-	struct progress		pr = { isatty(STDERR_FILENO), -1 };
+	struct fb_cli_progress	pr;
 	struct fb_import_cb	cb = { import_row_error, import_progress, &pr };
 	struct fb_err		err = { 0, "" };
 	struct fb_db		db;
@@ -35,6 +30,7 @@ fb_cli_import(int argc, char **argv)
 
 	if (import_flags(argc, argv, &flags, &file) != FB_OK)
 		return (FB_EXIT_USAGE);
+	fb_cli_progress_init(&pr, "import");
 	if (fb_cli_open_db(&db, &err) != FB_OK) {
 		fprintf(stderr, "freakinbeats: %s\n", err.msg);
 		return (FB_EXIT_WORK);
@@ -92,33 +88,15 @@ import_flags(int argc, char **argv, int *flags, const char **file)
 static void
 import_row_error(void *arg, const char *msg)
 {
-	struct progress	*pr = arg;
-
-	if (pr->is_tty && pr->last >= 0)
-		fputc('\n', stderr);
-	pr->last = -1;
+	fb_cli_progress_break(arg);
 	fprintf(stderr, "%s\n", msg);
 }
 
 static void
 import_progress(void *arg, size_t done, size_t total, int64_t rows)
 {
-	struct progress	*pr = arg;
-	int		 pct = total ? (int)(done * 100 / total) : 100;
-	char		 bar[41];
+	char	at[32];
 
-	if (pct == pr->last || (!pr->is_tty && pct / 10 == pr->last / 10 &&
-	    pr->last >= 0))
-		return;
-	pr->last = pct;
-	if (!pr->is_tty) {
-		fprintf(stderr, "import: %d%% (%lld rows)\n", pct,
-		    (long long)rows);
-		return;
-	}
-	memset(bar, ' ', 40);
-	memset(bar, '#', (size_t)(pct * 40 / 100));
-	bar[40] = '\0';
-	fprintf(stderr, "\r[%s] %3d%% %lld rows%s", bar, pct,
-	    (long long)rows, pct == 100 ? "\n" : "");
+	(void)snprintf(at, sizeof(at), "%lld rows", (long long)rows);
+	fb_cli_progress_show(arg, (int64_t)done, (int64_t)total, at);
 }

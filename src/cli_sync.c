@@ -6,6 +6,8 @@
  * would change, and rolls everything back.  --details N then fetches up
  * to N pending release details (genres, styles, formats...) in the same
  * rate budget, as the server's background job does on its own.
+ * Progress (pages fetched) goes to stderr: a bar on a terminal, a plain
+ * line every 10% otherwise.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +20,13 @@
 
 static int	sync_flags(int, char **, int *, int *);
 static void	sync_details(struct fb_sync *, int);
+static void	sync_page(void *, int64_t, int64_t);
 
 int
 fb_cli_sync(int argc, char **argv)
 {
 	struct fb_sync	 s;
+	struct fb_cli_progress pr;
 	struct fb_rules	 rules;
 	struct fb_err	 err = { 0, "" };
 	struct fb_db	 db;
@@ -46,7 +50,11 @@ fb_cli_sync(int argc, char **argv)
 	}
 	s.db = &db;
 	s.rules = &rules;
+	fb_cli_progress_init(&pr, "sync");
+	s.on_page = sync_page;
+	s.on_page_arg = &pr;
 	rc = fb_sync_run(&s, "cli");
+	fb_cli_progress_break(&pr);
 	printf("%s%s: %lld added, %lld updated, %lld removed, %lld skipped, "
 	    "%lld left out by filter.lua, %lld pages, %lld requests%s%s\n",
 	    s.flags ? "dry run, nothing written: " : "", s.status,
@@ -114,4 +122,14 @@ sync_details(struct fb_sync *s, int max)
 	else
 		printf("release details: %d asked for, %lld waiting\n", n,
 		    (long long)waiting);
+}
+
+static void
+sync_page(void *arg, int64_t page, int64_t pages)
+{
+	char	at[48];
+
+	(void)snprintf(at, sizeof(at), "page %lld of %lld", (long long)page,
+	    (long long)pages);
+	fb_cli_progress_show(arg, page, pages, at);
 }

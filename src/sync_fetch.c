@@ -78,6 +78,8 @@ fetch_all(struct fb_sync *s)
 		(void)snprintf(msg, sizeof(msg), "page %lld of %lld",
 		    (long long)p, (long long)pages);
 		fb_sync_progress(s, msg);
+		if (s->on_page != NULL)
+			s->on_page(s->on_page_arg, p, pages);
 	}
 	unique = fb_db_count(s->db, "SELECT count(*) FROM stage.sync_stage");
 	if (unique != items) {

@@ -266,10 +266,14 @@ run_heartbeat(struct fb_sync *s, const char *what)
 	sqlite3_finalize(st);
 }
 
-/* The fetch reports each page here: log it and keep the lock alive. */
+/*
+ * The fetch reports each page here: log it (a debug line when the CLI
+ * draws its own progress) and keep the lock alive.
+ */
 void
 fb_sync_progress(struct fb_sync *s, const char *what)
 {
-	fb_log(FB_LOG_INFO, "sync run %lld: %s", (long long)s->run_id, what);
+	fb_log(s->on_page != NULL ? FB_LOG_DEBUG : FB_LOG_INFO,
+	    "sync run %lld: %s", (long long)s->run_id, what);
 	run_heartbeat(s, what);
 }

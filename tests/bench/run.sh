@@ -736,13 +736,14 @@ sync_rss_line() {
 # One CLI sync into $SYNC_DB against the running fake.
 cli_sync() {
 	fake_control '{"op": "clear_log"}'
-	run_timed "$OUT/sync.out" "$OUT/sync.err" 'page ([0-9]+) of \1$' \
+	run_timed "$OUT/sync.out" "$OUT/sync.err" 'page ([0-9]+) of \1\)$' \
 	    env DATABASE_URL="$SYNC_DB" DISCOGS_TOKEN="$SYNC_TOKEN" \
 	    DISCOGS_SELLER_USERNAME="$SYNC_SELLER" DISCOGS_API_URL="$FAKE_URL" \
 	    DISCOGS_MIN_INTERVAL_MS=0 LOG_LEVEL=info "$CLI" sync
 }
 
-# "fetch X s + apply Y s" from the time of the last page's log line.
+# "fetch X s + apply Y s" from the time of the CLI's last progress line
+# ("sync: 100% (page N of N)").
 sync_phases() {
 	awk -v w="$T_WALL" -v m="$T_MARK" 'BEGIN {
 		if (m < 0) print "no page log"

@@ -1161,6 +1161,11 @@ def main_sections(t, fake):
         if rc != 0:
             t.diag(both[-1500:])
         t.ok(TOKEN not in both, "sync never prints the token")
+        prog = re.findall(r"(?m)^sync: (\d+)% \(page (\d+) of (\d+)\)$", err)
+        t.ok(prog and prog[-1][0] == "100" and prog[-1][1] == prog[-1][2],
+             "progress on stderr, plain lines off a terminal, ending at 100%",
+             short(err, 400))
+        t.ok("sync: " not in out, "no progress on stdout")
         r, runs = api.json("/api/sync/runs?limit=1")
         run = runs[0] if isinstance(runs, list) and runs else {}
         t.eq((run.get("status"), run.get("added"), run.get("updated"), run.get("removed")),
