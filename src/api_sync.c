@@ -89,7 +89,7 @@ fb_api_sync_status(struct http_request *req)
 	fb_buf_appends(&b, ",\"enrichment\":");
 	enrichment_json(&b);
 	fb_buf_appendc(&b, '}');
-	fb_reply_json(&ctx, 200, &b);
+	fb_reply_json_tagged(&ctx, &b);
 	fb_buf_cleanup(&b);
 	fb_ctx_end(&ctx);
 	return (KORE_RESULT_OK);
@@ -130,7 +130,7 @@ fb_api_sync_runs(struct http_request *req)
 	fb_buf_appendc(&b, ']');
 	fb_reply_page_headers(&ctx, fb_db_count(&fb_w.db,
 	    "SELECT count(*) FROM sync_runs"), &page);
-	fb_reply_json(&ctx, 200, &b);
+	fb_reply_json_tagged(&ctx, &b);
 	fb_buf_cleanup(&b);
 done:
 	fb_ctx_end(&ctx);
@@ -170,7 +170,7 @@ fb_api_sync_run(struct http_request *req)
 	fb_buf_appends(&b, ",\"changes\":");
 	(void)run_changes(&b, id);
 	fb_buf_appendc(&b, '}');
-	fb_reply_json(&ctx, 200, &b);
+	fb_reply_json_tagged(&ctx, &b);
 	fb_buf_cleanup(&b);
 done:
 	sqlite3_finalize(st);

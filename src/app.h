@@ -53,6 +53,8 @@ void	fb_json_key(struct fb_buf *, const char *);
 void	fb_json_money(struct fb_buf *, int64_t);
 void	fb_buf_append_int(struct fb_buf *, int64_t);
 int	fb_utf8_valid(const char *, size_t);
+#define FB_HASH_INIT		14695981039346656037ULL
+uint64_t fb_hash(const void *, size_t, uint64_t);
 
 /* config.c: the environment contract of DESIGN.md. */
 struct fb_config {

@@ -264,3 +264,14 @@ utf8_seq_len(const unsigned char *p, size_t n)
 		return (0);
 	return (len);
 }
+
+/* FNV-1a (64 bits) of n bytes, going on from h (FB_HASH_INIT to start). */
+uint64_t
+fb_hash(const void *p, size_t n, uint64_t h)
+{
+	const unsigned char	*c = p;
+
+	while (n-- > 0)
+		h = (h ^ *c++) * 1099511628211ULL;
+	return (h);
+}

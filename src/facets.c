@@ -116,7 +116,6 @@ static void		 list_split(struct tally *, const char *, size_t,
 			    int64_t);
 static const char	*list_atom(const char *, const char *);
 static int		 grade_rank(const struct tally_ent *);
-static uint64_t		 tally_hash(const char *, size_t);
 static struct tally_ent	*tally_slot(struct tally_ent *, size_t,
 			    const char *, size_t, uint64_t);
 static struct tally_ent	*tally_add(struct tally *, const char *, size_t,
@@ -394,19 +393,6 @@ grade_rank(const struct tally_ent *e)
 	return ((int)NELEM(grades));
 }
 
-/* FNV-1a, 64 bits. */
-static uint64_t
-tally_hash(const char *s, size_t n)
-{
-	uint64_t	h = 0xcbf29ce484222325ULL;
-	size_t		i;
-
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return (h);
-}
 
 /* The slot holding key s, or the free slot where it belongs. */
 static struct tally_ent *
@@ -426,7 +412,7 @@ static struct tally_ent *
 tally_add(struct tally *t, const char *s, size_t n, int64_t row)
 {
 	struct tally_ent	*e;
-	uint64_t		 hash = tally_hash(s, n);
+	uint64_t		 hash = fb_hash(s, n, FB_HASH_INIT);
 
 	if (2 * (t->n + 1) > t->cap)
 		tally_grow(t);

@@ -44,6 +44,20 @@ fb_reply_json(struct fb_ctx *ctx, int status, struct fb_buf *body)
 	    body->len);
 }
 
+/*
+ * A 200 for a route whose answer the data version does not key (sync
+ * runs, rules): its ETag is a hash of the body itself, and a matching
+ * If-None-Match gets a 304.
+ */
+void
+fb_reply_json_tagged(struct fb_ctx *ctx, struct fb_buf *body)
+{
+	(void)snprintf(ctx->etag, sizeof(ctx->etag), "\"c%016llx\"",
+	    (unsigned long long)fb_hash(body->data, body->len, FB_HASH_INIT));
+	if (!fb_reply_not_modified(ctx))
+		fb_reply_json(ctx, 200, body);
+}
+
 void
 fb_reply_error(struct fb_ctx *ctx, int status, const char *fmt, ...)
 {

@@ -311,9 +311,9 @@ fb_row_decode(struct fb_row *r, const void *data, size_t n)
 uint64_t
 fb_row_hash(const struct fb_row *row)
 {
-	uint64_t		 h = 14695981039346656037ULL;
-	const unsigned char	*p;
-	size_t			 n, j;
+	uint64_t		 h = FB_HASH_INIT;
+	const void		*p;
+	size_t			 n;
 	int			 i;
 
 	for (i = 0; i < fb_listing_ncolumns; i++) {
@@ -323,15 +323,14 @@ fb_row_hash(const struct fb_row *row)
 			continue;
 		h = (h ^ (uint64_t)(i * 8 + v->type)) * 1099511628211ULL;
 		if (v->type == FB_VAL_TEXT) {
-			p = (const unsigned char *)v->s;
+			p = v->s;
 			n = v->len;
 		} else {
-			p = (const unsigned char *)(v->type == FB_VAL_REAL ?
-			    (const void *)&v->d : (const void *)&v->i);
+			p = v->type == FB_VAL_REAL ? (const void *)&v->d :
+			    (const void *)&v->i;
 			n = 8;
 		}
-		for (j = 0; j < n; j++)
-			h = (h ^ p[j]) * 1099511628211ULL;
+		h = fb_hash(p, n, h);
 	}
 	return (h);
 }

@@ -612,14 +612,8 @@ text_set(char *dst, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* FNV-1a, 64 bits. */
 static uint64_t
 hash_bytes(const void *p, size_t n, uint64_t seed)
 {
-	const unsigned char	*c = p;
-	uint64_t		 h = 14695981039346656037ULL ^ seed;
-
-	while (n-- > 0)
-		h = (h ^ *c++) * 1099511628211ULL;
-	return (h);
+	return (fb_hash(p, n, FB_HASH_INIT ^ seed));
 }

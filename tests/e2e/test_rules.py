@@ -142,6 +142,10 @@ def test_startup_and_live(t, rules, prices):
         t.eq(metric(srv, "fb_rules_errors_total", "ranking.lua"), 0, "no rule errors counted")
         t.eq(srv.request("POST", "/api/rules", headers={"Content-Length": "0"}).status,
              405, "POST /api/rules is 405")
+        tag = r.header("etag")
+        t.ok(tag, "GET /api/rules carries an ETag")
+        t.eq(srv.get("/api/rules", headers={"If-None-Match": tag or "-"}).status, 304,
+             "GET /api/rules with If-None-Match of it: 304")
 
     with t.step("a saved ranking is live on every worker"):
         text_order = {q: rules.search_ids(q) for q in WORDS.split()}

@@ -1128,6 +1128,15 @@ def main_sections(t, fake):
         t.match(r.header("link") or "", r'rel="?next', "a page of runs has a Link rel=next")
         r = api.get("/api/sync/runs?limit=abc")
         t.json_error(r, 400, "GET /api/sync/runs?limit=abc", names=["limit"])
+        t.ok(api.get("/api/sync/status").header("etag"), "/api/sync/status carries an ETag")
+        for path in ("/api/sync/runs", "/api/sync/runs/%s" % (ids[0] if ids else 1)):
+            tag = api.get(path).header("etag")
+            t.ok(tag, "%s carries an ETag" % path)
+            t.eq(api.get(path, headers={"If-None-Match": tag or "-"}).status, 304,
+                 "%s: If-None-Match with it is a 304" % path)
+        runs_tag = api.get("/api/sync/runs").header("etag")
+        t.ok(api.get("/api/sync/runs?limit=2&offset=1").header("etag") not in (None, runs_tag),
+             "another page of runs has another ETag")
 
     # -- the CLI -----------------------------------------------------------------------
     with t.step("freakinbeats sync --dry-run"):
@@ -1170,6 +1179,8 @@ def main_sections(t, fake):
         run = runs[0] if isinstance(runs, list) and runs else {}
         t.eq((run.get("status"), run.get("added"), run.get("updated"), run.get("removed")),
              ("succeeded", 2, 1, 0), "the CLI run is recorded: succeeded, 2 added, 1 updated")
+        t.ok(api.get("/api/sync/runs").header("etag") not in (None, runs_tag),
+             "a new run moves the ETag of /api/sync/runs")
         time.sleep(0.3)
         sy.matches_fake("after freakinbeats sync")
 
