@@ -79,7 +79,7 @@ fb_api_rules(struct http_request *req)
 		fb_buf_init(&b, 4096);
 		fb_rules_json(&rules, &b);
 		fb_reply_header(&ctx, "cache-control", "no-store");
-		fb_reply_json_tagged(&ctx, &b);
+		fb_reply_json_tagged(&ctx, &b, 0);
 		fb_buf_cleanup(&b);
 	}
 	fb_ctx_end(&ctx);

@@ -89,7 +89,7 @@ fb_api_sync_status(struct http_request *req)
 	fb_buf_appends(&b, ",\"enrichment\":");
 	enrichment_json(&b);
 	fb_buf_appendc(&b, '}');
-	fb_reply_json_tagged(&ctx, &b);
+	fb_reply_json_tagged(&ctx, &b, 0);
 	fb_buf_cleanup(&b);
 	fb_ctx_end(&ctx);
 	return (KORE_RESULT_OK);
@@ -104,6 +104,7 @@ fb_api_sync_runs(struct http_request *req)
 	struct fb_err	 err = { 0, "" };
 	struct fb_buf	 b;
 	sqlite3_stmt	*st;
+	int64_t		 total;
 	int		 n = 0;
 
 	if (fb_ctx_begin(&ctx, req, FB_R_SYNC_RUNS, FB_ALLOW_GET, 0) != FB_OK)
@@ -128,9 +129,9 @@ fb_api_sync_runs(struct http_request *req)
 	}
 	sqlite3_finalize(st);
 	fb_buf_appendc(&b, ']');
-	fb_reply_page_headers(&ctx, fb_db_count(&fb_w.db,
-	    "SELECT count(*) FROM sync_runs"), &page);
-	fb_reply_json_tagged(&ctx, &b);
+	total = fb_db_count(&fb_w.db, "SELECT count(*) FROM sync_runs");
+	fb_reply_page_headers(&ctx, total, &page);
+	fb_reply_json_tagged(&ctx, &b, total);
 	fb_buf_cleanup(&b);
 done:
 	fb_ctx_end(&ctx);
@@ -170,7 +171,7 @@ fb_api_sync_run(struct http_request *req)
 	fb_buf_appends(&b, ",\"changes\":");
 	(void)run_changes(&b, id);
 	fb_buf_appendc(&b, '}');
-	fb_reply_json_tagged(&ctx, &b);
+	fb_reply_json_tagged(&ctx, &b, 0);
 	fb_buf_cleanup(&b);
 done:
 	sqlite3_finalize(st);

@@ -104,6 +104,7 @@ int	fb_config_load(struct fb_config *, struct fb_err *);
 
 /* log.c: one line per event on stderr, level-filtered. */
 void	fb_log(int, const char *, ...) __attribute__((format(printf, 2, 3)));
+void	fb_log_set_before(void (*)(void *), void *);
 
 /* params.c: strict query-string parsing; every error names the parameter. */
 #define FB_PARAMS_MAX		32
@@ -706,6 +707,7 @@ struct fb_sync {
 	void			(*on_page)(void *, int64_t, int64_t);
 	void			*on_page_arg;	/* (page, of pages): CLI */
 	char			 error[256];
+	char			 skip_error[160];	/* map()'s first */
 	char			 status[16];		/* final status */
 };
 

@@ -21,6 +21,7 @@
 static int	sync_flags(int, char **, int *, int *);
 static void	sync_details(struct fb_sync *, int);
 static void	sync_page(void *, int64_t, int64_t);
+static void	cli_progress_end(void *);
 
 int
 fb_cli_sync(int argc, char **argv)
@@ -53,7 +54,9 @@ fb_cli_sync(int argc, char **argv)
 	fb_cli_progress_init(&pr, "sync");
 	s.on_page = sync_page;
 	s.on_page_arg = &pr;
+	fb_log_set_before(cli_progress_end, &pr);	/* a log line ends it */
 	rc = fb_sync_run(&s, "cli");
+	fb_log_set_before(NULL, NULL);
 	fb_cli_progress_break(&pr);
 	printf("%s%s: %lld added, %lld updated, %lld removed, %lld skipped, "
 	    "%lld left out by filter.lua, %lld pages, %lld requests%s%s\n",
@@ -132,4 +135,10 @@ sync_page(void *arg, int64_t page, int64_t pages)
 	(void)snprintf(at, sizeof(at), "page %lld of %lld", (long long)page,
 	    (long long)pages);
 	fb_cli_progress_show(arg, page, pages, at);
+}
+
+static void
+cli_progress_end(void *arg)
+{
+	fb_cli_progress_break(arg);
 }

@@ -11,6 +11,16 @@
 #include "app.h"
 
 static const char	*level_names[] = { "error", "warn", "info", "debug" };
+static void		(*before_line)(void *);	/* e.g. end a progress bar */
+static void		*before_arg;
+
+/* Called before each line is written (NULL: nothing); the CLI's bar. */
+void
+fb_log_set_before(void (*fn)(void *), void *arg)
+{
+	before_line = fn;
+	before_arg = arg;
+}
 
 void
 fb_log(int level, const char *fmt, ...)
@@ -32,6 +42,8 @@ fb_log(int level, const char *fmt, ...)
 	if ((size_t)n > sizeof(line) - 2)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
+	if (before_line != NULL)
+		before_line(before_arg);
 	if (write(STDERR_FILENO, line, n) < 0)
 		return;
 }

@@ -46,14 +46,16 @@ fb_reply_json(struct fb_ctx *ctx, int status, struct fb_buf *body)
 
 /*
  * A 200 for a route whose answer the data version does not key (sync
- * runs, rules): its ETag is a hash of the body itself, and a matching
- * If-None-Match gets a 304.
+ * runs, rules): its ETag is a hash of the body itself and of extra (what
+ * the headers say that the body does not, such as a list's total), and
+ * a matching If-None-Match gets a 304.
  */
 void
-fb_reply_json_tagged(struct fb_ctx *ctx, struct fb_buf *body)
+fb_reply_json_tagged(struct fb_ctx *ctx, struct fb_buf *body, int64_t extra)
 {
 	(void)snprintf(ctx->etag, sizeof(ctx->etag), "\"c%016llx\"",
-	    (unsigned long long)fb_hash(body->data, body->len, FB_HASH_INIT));
+	    (unsigned long long)fb_hash(body->data, body->len,
+	    FB_HASH_INIT ^ (uint64_t)extra));
 	if (!fb_reply_not_modified(ctx))
 		fb_reply_json(ctx, 200, body);
 }

@@ -71,7 +71,7 @@ void	fb_ctx_end(struct fb_ctx *);
 /* reply.c: the only caller of http_response(). */
 void	fb_reply(struct fb_ctx *, int, const char *, const void *, size_t);
 void	fb_reply_json(struct fb_ctx *, int, struct fb_buf *);
-void	fb_reply_json_tagged(struct fb_ctx *, struct fb_buf *);
+void	fb_reply_json_tagged(struct fb_ctx *, struct fb_buf *, int64_t);
 void	fb_reply_error(struct fb_ctx *, int, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	fb_reply_header(struct fb_ctx *, const char *, const char *);

@@ -138,6 +138,10 @@ fb_sync_run(struct fb_sync *s, const char *trigger)
 	    "failed" : s->held_removals > 0 ? "held" : "succeeded");
 	if (s->held_removals > 0)
 		run_held(s);
+	else if (rc == FB_OK && s->skipped > 0)
+		(void)snprintf(s->error, sizeof(s->error), "%lld listings "
+		    "skipped and left as they were, map() failed on them; the "
+		    "first: %s", (long long)s->skipped, s->skip_error);
 	(void)run_finish(s);
 	fb_log(rc == FB_OK ? FB_LOG_INFO : FB_LOG_WARN, "sync run %lld %s in "
 	    "%.1f s: %lld added, %lld updated, %lld removed, %lld skipped, "
@@ -151,7 +155,8 @@ fb_sync_run(struct fb_sync *s, const char *trigger)
 
 /*
  * A held run applied nothing, so it counts nothing (as its empty list of
- * changes says); what it would have done goes in its error.
+ * changes says); what it would have done goes in its error.  A dry run
+ * keeps its counts: they are what it reports.
  */
 static void
 run_held(struct fb_sync *s)
@@ -162,7 +167,8 @@ run_held(struct fb_sync *s)
 	    "/admin or POST /api/sync {\"force\": true})",
 	    (long long)s->held_removals, (long long)s->added,
 	    (long long)s->updated);
-	s->added = s->updated = s->removed = 0;
+	if (!(s->flags & FB_SYNC_DRY_RUN))
+		s->added = s->updated = s->removed = 0;
 }
 
 /* Waits until the pacer lets a request go, and takes its slot. */

@@ -118,6 +118,9 @@ stage_listing(struct fb_sync *s, sqlite3_stmt *st, int64_t id, json_t *l,
 		verdict = FB_STAGE_SKIPPED;
 		fb_log(FB_LOG_WARN, "sync: listing %lld skipped: %s",
 		    (long long)id, err.msg);
+		if (s->skip_error[0] == '\0')
+			(void)snprintf(s->skip_error, sizeof(s->skip_error),
+			    "listing %lld: %s", (long long)id, err.msg);
 	} else {
 		fb_row_set_int(&row, fb_row_column("listing_id"), id);
 		reason[0] = '\0';

@@ -404,6 +404,8 @@ def check_export_filters(t, srv):
         t.eq(len(table) - 1, int(n), "export%s: as many rows as /api/search finds (%s)" % (q, n))
     r, table = export_csv(srv, "?limit=5&offset=2")
     t.eq(len(table) - 1, 5, "limit and offset")
+    r, table = export_csv(srv, "?limit=&offset=&year=")
+    t.eq(len(table) - 1, 3000, "empty limit=, offset=, year=: not given, every listing")
     r, table = export_csv(srv, "?sort=price")
     prices = [float(row[table[0].index("price_value")]) for row in table[1:]]
     t.ok(prices == sorted(prices), "sort=price")

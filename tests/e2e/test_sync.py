@@ -1017,6 +1017,26 @@ def main_sections(t, fake):
             for conn in workers.values():
                 conn.close()
 
+    # -- a rule that fails at run time ---------------------------------------------
+    with t.step("a listing map() fails on is skipped, left as it was, and named"):
+        sy.settle()
+        lid = fake.ids()[0]
+        release = fake.get(lid)["release"]
+        st, before_item = api.item(lid)
+        fake.update(lid, release=5, price={"value": 999.0, "currency": "EUR"})
+        run = sy.run("map() fails on one listing")
+        t.eq((run.get("added"), run.get("updated"), run.get("removed"), run.get("skipped")),
+             (0, 0, 0, 1), "the run skips it and removes nothing")
+        t.match(run.get("error") or "", r"^1 listings skipped and left as they were, map\(\) "
+                r"failed on them; the first: listing %s: scripts/mapping\.lua:\d+: " % lid,
+                "the run's error names the listing and the rule's file:line")
+        st2, after_item = api.item(lid)
+        t.eq((st2, after_item), (st, before_item), "the listing is still in the shop, unchanged")
+        fake.update(lid, release=release)
+        run = sy.run("map() works again")
+        t.eq((run.get("updated"), run.get("skipped"), run.get("error")), (1, 0, None),
+             "the next run takes the listing's new price, with no error")
+
     # -- mass removal guard --------------------------------------------------------
     with t.step("mass removal is held, then forced"):
         sy.settle()
@@ -1137,6 +1157,7 @@ def main_sections(t, fake):
         runs_tag = api.get("/api/sync/runs").header("etag")
         t.ok(api.get("/api/sync/runs?limit=2&offset=1").header("etag") not in (None, runs_tag),
              "another page of runs has another ETag")
+        count_tag = api.get("/api/sync/runs?limit=0").header("etag")
 
     # -- the CLI -----------------------------------------------------------------------
     with t.step("freakinbeats sync --dry-run"):
@@ -1181,6 +1202,8 @@ def main_sections(t, fake):
              ("succeeded", 2, 1, 0), "the CLI run is recorded: succeeded, 2 added, 1 updated")
         t.ok(api.get("/api/sync/runs").header("etag") not in (None, runs_tag),
              "a new run moves the ETag of /api/sync/runs")
+        t.ok(api.get("/api/sync/runs?limit=0").header("etag") not in (None, count_tag),
+             "and of its empty count-only page (X-Total-Count moved)")
         time.sleep(0.3)
         sy.matches_fake("after freakinbeats sync")
 
