@@ -298,6 +298,7 @@ struct fb_query {
 	int		include_inactive;
 	int		sort, is_desc;
 	struct fb_page	page;
+	int		is_paged;	/* limit given; else FB_PAGE_MAX */
 };
 
 /* A WHERE clause with its bound values, ready for sqlite3_bind_*. */

@@ -446,9 +446,8 @@ api_listings_open(struct fb_req *r)
 		(void)api_reply_error(r, 400, "%s", err.msg);
 		return (NULL);
 	}
-	if (fb_params_get(&r->ctx.params, "limit") == NULL ||
-	    *fb_params_get(&r->ctx.params, "limit") == '\0')
-		qr.page.limit = -1;		/* every match (limit= too) */
+	if (!qr.is_paged)
+		qr.page.limit = -1;			/* every match */
 	if ((st = listings_stmt(&qr, &err)) != NULL)
 		return (stmt_new(r, st));
 	(void)api_reply_error(r, 500, "%s", err.msg);

@@ -67,6 +67,7 @@ fb_query_parse(struct fb_query *qr, const struct fb_params *p, int mode,
 		fb_err_set(err, "q: longer than 500 bytes");
 		return (FB_ERR);
 	}
+	qr->is_paged = qr->page.has_limit;
 	if (!qr->page.has_limit) {
 		qr->page.has_limit = 1;
 		qr->page.limit = FB_PAGE_MAX;
