@@ -102,7 +102,7 @@ fb_api_data_item(struct http_request *req)
 	int64_t		id;
 
 	if (fb_ctx_begin(&ctx, req, FB_R_DATA_ITEM, FB_ALLOW_GET,
-	    FB_CTX_DATA | FB_CTX_CACHE) != FB_OK)
+	    FB_CTX_DATA | FB_CTX_CACHE | FB_CTX_SNAPSHOT) != FB_OK)
 		return (KORE_RESULT_OK);
 	if (fb_params_allow(&ctx.params, no_params, &err) != FB_OK)
 		fb_reply_error(&ctx, 400, "%s", err.msg);

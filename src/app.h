@@ -154,6 +154,8 @@ enum fb_stmt_id {
 	FB_ST_SYNC_OLD,
 	FB_ST_SYNC_ROW,
 	FB_ST_SYNC_CHANGE,
+	FB_ST_BEGIN,
+	FB_ST_COMMIT,
 	FB_ST_MAX
 };
 
@@ -196,6 +198,8 @@ int64_t	fb_db_count(struct fb_db *, const char *);
 int	fb_db_meta_set(struct fb_db *, const char *, int64_t,
 	    struct fb_err *);
 int	fb_db_begin(struct fb_db *, struct fb_err *);
+int	fb_db_read_begin(struct fb_db *);
+void	fb_db_read_end(struct fb_db *);
 int	fb_db_commit(struct fb_db *, struct fb_err *);
 void	fb_db_rollback(struct fb_db *);
 int	fb_db_solo_begin(struct fb_db *);

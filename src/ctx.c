@@ -44,6 +44,8 @@ fb_ctx_begin(struct fb_ctx *ctx, struct http_request *req,
 static int
 ctx_data(struct fb_ctx *ctx, int flags)
 {
+	if (fb_w.db_ok && (flags & FB_CTX_SNAPSHOT))
+		ctx->in_snapshot = fb_db_read_begin(&fb_w.db) == FB_OK;
 	if (!fb_w.db_ok || fb_db_refresh(&fb_w.db) != FB_OK) {
 		fb_reply_error(ctx, 503, "database unavailable");
 		return (FB_ERR);
@@ -64,6 +66,9 @@ ctx_data(struct fb_ctx *ctx, int flags)
 void
 fb_ctx_end(struct fb_ctx *ctx)
 {
+	if (ctx->in_snapshot)
+		fb_db_read_end(&fb_w.db);
+	ctx->in_snapshot = 0;
 	fb_params_cleanup(&ctx->params);
 }
 

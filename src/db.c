@@ -214,6 +214,36 @@ fb_db_begin(struct fb_db *db, struct fb_err *err)
 	return (fb_db_exec(db, "BEGIN IMMEDIATE", err));
 }
 
+/*
+ * A read snapshot for one request: the data version and the rows it then
+ * reads come from the same moment, and SQLite takes its locks (and
+ * checks the file) once instead of once per statement.
+ */
+int
+fb_db_read_begin(struct fb_db *db)
+{
+	sqlite3_stmt	*st = fb_db_stmt(db, FB_ST_BEGIN, "BEGIN", NULL);
+	int		 rc;
+
+	if (st == NULL)
+		return (FB_ERR);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return (rc == SQLITE_DONE ? FB_OK : FB_ERR);
+}
+
+void
+fb_db_read_end(struct fb_db *db)
+{
+	sqlite3_stmt	*st;
+
+	if (sqlite3_get_autocommit(db->h) ||
+	    (st = fb_db_stmt(db, FB_ST_COMMIT, "COMMIT", NULL)) == NULL)
+		return;
+	(void)sqlite3_step(st);
+	sqlite3_reset(st);
+}
+
 int
 fb_db_commit(struct fb_db *db, struct fb_err *err)
 {

@@ -58,11 +58,13 @@ struct fb_ctx {
 	struct fb_params	 params;
 	char			 etag[48];
 	int			 is_cacheable;
+	int			 in_snapshot;	/* FB_CTX_SNAPSHOT began one */
 };
 
 /* ctx.c: the prologue and epilogue every handler shares. */
 #define FB_CTX_DATA		0x01	/* refresh the data version, ETag */
 #define FB_CTX_CACHE		0x02	/* try the response cache first */
+#define FB_CTX_SNAPSHOT		0x04	/* one read transaction (read-only) */
 
 int	fb_ctx_begin(struct fb_ctx *, struct http_request *, enum fb_route,
 	    const char *, int);

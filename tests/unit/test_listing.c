@@ -1,7 +1,8 @@
 /*
  * listing.c, listing_page.c, db*.c and buf.c: the schema migrates, a row
  * renders as the original's JSON with exact money and 64-bit ids, pages
- * follow "newest posted first", and every write moves the data version.
+ * follow "newest posted first", every write moves the data version, and
+ * a request's read snapshot sees one moment.
  */
 #include <stdlib.h>
 #include <unistd.h>
@@ -142,6 +143,47 @@ test_version(struct fb_db *db)
 	OK(db->version > before, "a write moves the data version");
 }
 
+/*
+ * A request's read snapshot (fb_db_read_begin): a commit by another
+ * connection meanwhile changes neither the version it reads nor the rows,
+ * until the snapshot ends; then both move together.
+ */
+static void
+test_snapshot(struct fb_db *db, const char *path)
+{
+	struct fb_db	other;
+	struct fb_err	err = { 0, "" };
+	int64_t		before;
+
+	if (fb_db_open(&other, path, &err) != FB_OK) {
+		OK(0, "a second connection");
+		return;
+	}
+	fb_db_refresh(db);
+	before = db->version;
+	EQ_INT(fb_db_read_begin(db), FB_OK, "a read snapshot begins");
+	EQ_INT(fb_db_count(db, "SELECT count(*) FROM listings"), 3,
+	    "it reads the shop");
+	seed(&other, "UPDATE listings SET status = 'Y' WHERE listing_id = 100;"
+	    "INSERT INTO listings (listing_id, created_at, updated_at) VALUES"
+	    " (7, 'x', 'x')");
+	fb_db_refresh(db);
+	EQ_INT(db->version, before, "another connection's commit: the same "
+	    "version inside the snapshot");
+	EQ_INT(fb_db_count(db, "SELECT count(*) FROM listings"), 3,
+	    "and the same rows");
+	fb_db_read_end(db);
+	EQ_INT(sqlite3_get_autocommit(db->h), 1, "the snapshot ends");
+	fb_db_refresh(db);
+	OK(db->version > before, "then the version moves");
+	EQ_INT(fb_db_count(db, "SELECT count(*) FROM listings"), 4,
+	    "with the rows");
+	fb_db_read_end(db);
+	EQ_INT(sqlite3_get_autocommit(db->h), 1, "ending twice is harmless");
+	seed(&other, "DELETE FROM listings WHERE listing_id = 7");
+	fb_db_close(&other);
+}
+
 static void
 test_path_errors(void)
 {
@@ -169,6 +211,7 @@ main(void)
 	test_money_and_escape();
 	test_pages(&db);
 	test_version(&db);
+	test_snapshot(&db, file);
 	test_path_errors();
 	fb_db_close(&db);
 	(void)snprintf(file, sizeof(file), "rm -rf %s", path);
