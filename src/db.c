@@ -18,6 +18,8 @@
 
 
 static int	db_check_path(const char *, struct fb_err *);
+static int	db_journal(struct fb_db *, const char *, char *, size_t,
+		    struct fb_err *);
 static int	db_wal(struct fb_db *, struct fb_err *);
 static int	db_pragmas(struct fb_db *, struct fb_err *);
 
@@ -270,15 +272,12 @@ fb_db_rollback(struct fb_db *db)
 int
 fb_db_solo_begin(struct fb_db *db)
 {
-	sqlite3_stmt	*st;
-	int		 is_solo = 0;
+	char	mode[16];
+	int	is_solo;
 
 	sqlite3_busy_timeout(db->h, 0);
-	if ((st = fb_db_prepare(db, "PRAGMA journal_mode = DELETE", NULL)) !=
-	    NULL && sqlite3_step(st) == SQLITE_ROW)
-		is_solo = strcmp((const char *)sqlite3_column_text(st, 0),
-		    "delete") == 0;
-	sqlite3_finalize(st);
+	is_solo = db_journal(db, "DELETE", mode, sizeof(mode), NULL) ==
+	    SQLITE_ROW && strcmp(mode, "delete") == 0;
 	sqlite3_busy_timeout(db->h, FB_DB_BUSY_TIMEOUT_MS);
 	db->is_solo = is_solo;		/* from here on, end puts WAL back */
 	if (is_solo)
@@ -345,6 +344,29 @@ db_check_path(const char *path, struct fb_err *err)
 }
 
 /*
+ * PRAGMA journal_mode = mode: SQLITE_ROW with the mode now in force in
+ * got, -1 when it cannot even be prepared (err says why), else the step's
+ * code (SQLITE_BUSY when another connection holds the lock it needs).
+ */
+static int
+db_journal(struct fb_db *db, const char *mode, char *got, size_t len,
+    struct fb_err *err)
+{
+	sqlite3_stmt	*st;
+	char		 sql[48];
+	int		 rc;
+
+	(void)snprintf(sql, sizeof(sql), "PRAGMA journal_mode = %s", mode);
+	if ((st = fb_db_prepare(db, sql, err)) == NULL)
+		return (-1);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		(void)snprintf(got, len, "%s",
+		    (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return (rc);
+}
+
+/*
  * WAL, which opening sets.  Leaving a rollback journal needs the
  * exclusive lock that a writer in one holds until its commit, and SQLite
  * does not wait for it (no busy handler): an import alone with the
@@ -356,19 +378,14 @@ db_wal(struct fb_db *db, struct fb_err *err)
 {
 	uint64_t	 deadline = fb_time_mono_us() +
 			    (uint64_t)FB_DB_OPEN_WAIT_MS * 1000;
-	sqlite3_stmt	*st;
+	char		 mode[16];
 	int		 rc, is_wal = 0;
 
 	for (;;) {
-		if ((st = fb_db_prepare(db, "PRAGMA journal_mode = WAL",
-		    err)) == NULL)
+		if ((rc = db_journal(db, "WAL", mode, sizeof(mode), err)) == -1)
 			return (FB_ERR);
-		rc = sqlite3_step(st);
-		is_wal = rc == SQLITE_ROW && (strcmp((const char *)
-		    sqlite3_column_text(st, 0), "wal") == 0 ||
-		    strcmp((const char *)sqlite3_column_text(st, 0),
-		    "memory") == 0);		/* ":memory:" has no WAL */
-		sqlite3_finalize(st);
+		is_wal = rc == SQLITE_ROW && (strcmp(mode, "wal") == 0 ||
+		    strcmp(mode, "memory") == 0);	/* ":memory:": no WAL */
 		if (is_wal || (rc != SQLITE_ROW && (rc & 0xff) != SQLITE_BUSY &&
 		    (rc & 0xff) != SQLITE_LOCKED) || fb_time_mono_us() > deadline)
 			break;

@@ -66,6 +66,10 @@ fb_fts_touch_all(struct fb_db *db, struct fb_err *err)
 	return (FB_OK);
 }
 
+/* The data version moves once per bulk write, not once per row. */
+#define BUMP_VERSION	"UPDATE meta SET value = value + 1 WHERE key = " \
+			"'data_version'"
+
 #define FTS_COLUMNS	"release_title, artist_names, label_names, " \
 			"catalog_number, barcode, comments"
 #define TRI_COLUMNS	"artist_names, label_names, genres, format_names"
@@ -92,7 +96,7 @@ static const char	fts_rebuild_all[] =
 	"INSERT INTO listings_tri (rowid, " TRI_COLUMNS ")"
 	" SELECT listing_id, " TRI_COLUMNS " FROM listings;"
 	FTS_HASHSIZE(FTS_DEFAULT_HASH)
-	"UPDATE meta SET value = value + 1 WHERE key = 'data_version';";
+	BUMP_VERSION ";";
 
 /* The touched listings out of both indexes, and back if they exist. */
 static const char	fts_rebuild_touched[] =
@@ -106,8 +110,7 @@ static const char	fts_rebuild_touched[] =
 	"INSERT INTO listings_tri (rowid, " TRI_COLUMNS ")"
 	" SELECT listing_id, " TRI_COLUMNS " FROM listings"
 	" WHERE listing_id IN (SELECT id FROM temp.fts_touched);"
-	"UPDATE meta SET value = value + 1 WHERE key = 'data_version'"
-	" AND EXISTS (SELECT 1 FROM temp.fts_touched);"
+	BUMP_VERSION " AND EXISTS (SELECT 1 FROM temp.fts_touched);"
 	"DELETE FROM temp.fts_touched;";
 
 int
@@ -117,8 +120,7 @@ fb_fts_defer_end(struct fb_db *db, struct fb_err *err)
 
 	if (db->fts_build != NULL)
 		rc = fb_fts_build_end(db, err) == FB_OK ? fb_db_exec(db,
-		    "UPDATE meta SET value = value + 1 WHERE key = "
-		    "'data_version';", err) : FB_ERR;
+		    BUMP_VERSION, err) : FB_ERR;
 	else
 		rc = fb_db_exec(db, db->fts_all ? fts_rebuild_all :
 		    fts_rebuild_touched, err);
